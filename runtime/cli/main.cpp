@@ -1,0 +1,128 @@
+// oci-run: global flags, then one subcommand. Every failure is reported once,
+// here, to stderr and (with --log) to the log file.
+#include <getopt.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "runtime/cli/commands.hpp"
+#include "runtime/util/log.hpp"
+#include "spec/error.hpp"
+#include "spec/state.hpp"
+
+namespace {
+
+using oci::cli::Command;
+
+struct CommandInfo {
+  const char* name;
+  Command fn;
+  const char* summary;
+};
+
+constexpr CommandInfo kCommands[] = {
+    {"create", oci::cli::cmd_create, "create a container"},
+    {"start", oci::cli::cmd_start, "run the user process of a created container"},
+    {"run", oci::cli::cmd_run, "create and start a container, wait for it and delete it"},
+    {"state", oci::cli::cmd_state, "print the state of a container"},
+    {"kill", oci::cli::cmd_kill, "send a signal to the container's init process"},
+    {"delete", oci::cli::cmd_delete, "delete a container and everything it holds"},
+    {"list", oci::cli::cmd_list, "list containers"},
+    {"spec", oci::cli::cmd_spec, "write a new config.json"},
+    {"features", oci::cli::cmd_features, "print the features this runtime implements"},
+};
+
+void usage() {
+  std::printf(
+      "Usage: oci-run [global options] COMMAND [options] [ID]\n\n"
+      "A low-level OCI container runtime with a runc-compatible command line.\n\n"
+      "Commands:\n");
+  for (const auto& c : kCommands) std::printf("  %-10s %s\n", c.name, c.summary);
+  std::printf(
+      "\nGlobal options:\n"
+      "  --root DIR              state directory (default /run/oci-run)\n"
+      "  --log FILE              log file (appended; created even on success)\n"
+      "  --log-format text|json  log line format (default text)\n"
+      "  --debug                 log debug messages\n"
+      "  --systemd-cgroup        use the systemd cgroup driver (not available)\n"
+      "  --rootless true|false|auto  accepted for compatibility\n"
+      "  -v, --version           print the version\n"
+      "  -h, --help              show this help\n");
+}
+
+std::string default_root() {
+  if (::geteuid() != 0) {
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    if (xdg && *xdg) return std::string(xdg) + "/oci-run";
+  }
+  return "/run/oci-run";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  oci::cli::GlobalOptions g;
+  g.root = default_root();
+  std::string log_format = "text";
+  enum { kRoot = 256, kLog, kLogFormat, kDebug, kSystemd, kRootless, kCriu };
+  static const option kGlobal[] = {
+      {"root", required_argument, nullptr, kRoot},
+      {"log", required_argument, nullptr, kLog},
+      {"log-format", required_argument, nullptr, kLogFormat},
+      {"debug", no_argument, nullptr, kDebug},
+      {"systemd-cgroup", no_argument, nullptr, kSystemd},
+      {"rootless", optional_argument, nullptr, kRootless},
+      {"criu", required_argument, nullptr, kCriu},
+      {"version", no_argument, nullptr, 'v'},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
+  };
+  opterr = 0;
+  std::string early_error;
+  for (;;) {
+    int c = getopt_long(argc, argv, "+vh", kGlobal, nullptr);
+    if (c == -1) break;
+    switch (c) {
+      case kRoot: g.root = optarg; break;
+      case kLog: g.log_path = optarg; break;
+      case kLogFormat: log_format = optarg; break;
+      case kDebug: g.debug = true; break;
+      case kSystemd: g.systemd_cgroup = true; break;
+      case kRootless: g.rootless = optarg ? optarg : "true"; break;
+      case kCriu: break;
+      case 'v':
+        std::printf("oci-run version %s\nspec: %s\n", OCI_RUN_VERSION, oci::spec::kOciVersion);
+        return 0;
+      case 'h': usage(); return 0;
+      default:
+        if (early_error.empty()) early_error = std::string("unknown global option: ") + argv[optind - 1];
+    }
+  }
+  g.log_json = log_format == "json";
+  oci::log::init(g.log_path, g.log_json, g.debug);
+  if (log_format != "json" && log_format != "text" && early_error.empty())
+    early_error = "invalid --log-format \"" + log_format + "\": use text or json";
+  if (!early_error.empty()) {
+    oci::log::error(early_error);
+    return 1;
+  }
+  if (optind >= argc) {
+    usage();
+    return 1;
+  }
+  const char* name = argv[optind];
+  for (const auto& c : kCommands) {
+    if (std::strcmp(c.name, name) != 0) continue;
+    try {
+      return c.fn(g, argc - optind, argv + optind);
+    } catch (const std::exception& e) {
+      oci::log::error(e.what());
+      return 1;
+    }
+  }
+  oci::log::error(std::string("unknown command: ") + name);
+  return 1;
+}

@@ -1,0 +1,239 @@
+// `create`: parse and validate everything, then one clone3 into the new
+// namespaces; the child (linux/init.cpp) builds the container and blocks on the
+// exec fifo; this process maps ids, joins the cgroup, records state and exits.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "runtime/cgroups/manager.hpp"
+#include "runtime/container/container.hpp"
+#include "runtime/container/state_store.hpp"
+#include "runtime/container/sync.hpp"
+#include "runtime/linux/init.hpp"
+#include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/proc.hpp"
+#include "runtime/linux/sys.hpp"
+#include "runtime/linux/terminal.hpp"
+#include "runtime/util/fs.hpp"
+#include "runtime/util/log.hpp"
+#include "spec/error.hpp"
+#include "spec/parse.hpp"
+
+namespace oci::container {
+namespace {
+
+// Kills and reaps the child unless released: error paths leave no process.
+class ChildGuard {
+ public:
+  explicit ChildGuard(pid_t pid) : pid_(pid) {}
+  ChildGuard(const ChildGuard&) = delete;
+  ~ChildGuard() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  void release() { pid_ = -1; }
+  void reset(pid_t pid) { pid_ = pid; }
+
+ private:
+  pid_t pid_;
+};
+
+// Fields this build cannot honour yet are refused before any side effect.
+void check_implemented(const spec::Config& c) {
+  auto reject = [](const std::string& field) {
+    throw Error("config.json: " + field + ": not supported by this version of oci-run");
+  };
+  const auto& h = c.hooks;
+  if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||
+      !h.start_container.empty() || !h.poststart.empty() || !h.poststop.empty())
+    reject("hooks");
+  if (c.process) {
+    const auto& p = *c.process;
+    if (!p.apparmor_profile.empty())
+      throw Error("config.json: process.apparmorProfile: AppArmor is not enabled on this host");
+    if (!p.selinux_label.empty())
+      throw Error("config.json: process.selinuxLabel: SELinux is not enabled on this host");
+    if (p.scheduler) reject("process.scheduler");
+    if (p.io_priority) reject("process.ioPriority");
+    if (p.exec_cpu_affinity) reject("process.execCPUAffinity");
+  }
+  for (size_t i = 0; i < c.mounts.size(); ++i) {
+    const auto& m = c.mounts[i];
+    if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
+      reject("mounts[" + std::to_string(i) + "].uidMappings");
+    for (const auto& o : m.options)
+      if (o == "tmpcopyup" || o == "idmap" || o == "ridmap")
+        reject("mounts[" + std::to_string(i) + "].options \"" + o + "\"");
+  }
+  if (c.linux) {
+    const auto& l = *c.linux;
+    if (l.seccomp) reject("linux.seccomp");
+    if (!l.mount_label.empty())
+      throw Error("config.json: linux.mountLabel: SELinux is not enabled on this host");
+    if (l.intel_rdt) reject("linux.intelRdt");
+    if (l.personality) reject("linux.personality");
+    if (l.memory_policy) reject("linux.memoryPolicy");
+    if (!l.net_devices.empty()) reject("linux.netDevices");
+    if (l.resources) {
+      try {
+        cgroups::check_supported(*l.resources);
+      } catch (const Error& e) {
+        throw Error(std::string("config.json: ") + e.what());
+      }
+    }
+  }
+}
+
+int listen_fds_count() {
+  const char* fds = ::getenv("LISTEN_FDS");
+  const char* pid = ::getenv("LISTEN_PID");
+  if (!fds || !pid || std::atoi(pid) != ::getpid()) return 0;
+  int n = std::atoi(fds);
+  return n > 0 ? n : 0;
+}
+
+void wait_child(pid_t pid) {
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+pid_t create(const CreateOptions& opts) {
+  validate_id(opts.id);
+  std::string bundle = fs::absolute(opts.bundle.empty() ? "." : opts.bundle);
+  spec::Config config = spec::load_config(fs::join(bundle, "config.json"));
+  check_implemented(config);
+  if (!config.root) throw Error("config.json: root: missing");
+  std::string rootfs = config.root->path[0] == '/' ? fs::clean(config.root->path)
+                                                   : fs::clean(fs::join(bundle, config.root->path));
+  struct stat st;
+  if (::stat(rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw Error("config.json: root.path: rootfs " + rootfs + " does not exist or is not a directory");
+  bool has_process = config.process.has_value();
+  if (has_process && config.process->terminal && opts.console_socket.empty() && opts.detached)
+    throw Error("process.terminal is true but no --console-socket was given");
+
+  linux_::NsPlan plan = linux_::plan_namespaces(config.linux ? &*config.linux : nullptr);
+  std::vector<linux_::OpenNs> parent_ns = linux_::open_namespaces(plan.parent_join);
+  std::vector<linux_::OpenNs> child_ns = linux_::open_namespaces(plan.child_join);
+  UniqueFd console;
+  if (has_process && config.process->terminal) {
+    if (!opts.console_socket.empty()) console = linux_::connect_console_socket(opts.console_socket);
+    else if (opts.console_fd >= 0) console.reset(::fcntl(opts.console_fd, F_DUPFD_CLOEXEC, 3));
+  }
+  cgroups::Layout layout = cgroups::detect();
+
+  // Side effects start here; each owner undoes its part if we fail.
+  ContainerDir dir = ContainerDir::create(opts.root, opts.id);
+  cgroups::Cgroup cgroup = cgroups::Cgroup::create(layout, config, opts.id);
+  if (::mkfifo(dir.fifo_path().c_str(), 0600) != 0) throw sys_error("mkfifo " + dir.fifo_path());
+  UniqueFd fifo(::open(dir.fifo_path().c_str(), O_RDWR | O_CLOEXEC));
+  if (!fifo) throw sys_error("open " + dir.fifo_path());
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw sys_error("socketpair");
+  UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+
+  for (const auto& ns : parent_ns) linux_::join(ns);
+  if (plan.new_time) {
+    if (::unshare(CLONE_NEWTIME) != 0) throw sys_error("unshare time namespace");
+    std::string offsets = linux_::format_time_offsets(*config.linux);
+    if (!offsets.empty()) fs::write_file("/proc/self/timens_offsets", offsets);
+  }
+
+  int preserve = opts.preserve_fds + listen_fds_count();
+  linux_::InitContext ctx;
+  ctx.config = &config;
+  ctx.id = opts.id;
+  ctx.rootfs.config = &config;
+  ctx.rootfs.rootfs = rootfs;
+  ctx.rootfs.bundle = bundle;
+  ctx.rootfs.no_pivot = opts.no_pivot;
+  ctx.rootfs.in_userns =
+      plan.new_user || (!plan.child_join.empty() && plan.child_join[0].flag == CLONE_NEWUSER);
+  ctx.rootfs.new_cgroupns = plan.new_cgroup;
+  ctx.rootfs.layout = &layout;
+  ctx.rootfs.cgroup = &cgroup.record();
+  ctx.plan = plan;
+  ctx.child_join = &child_ns;
+  ctx.sync_fd = child_sock.get();
+  ctx.fifo_fd = fifo.get();
+  ctx.console_fd = console.get();
+  ctx.preserve_fds = preserve;
+  ctx.no_new_keyring = opts.no_new_keyring;
+  ctx.close_in_child = {dir.fd(), parent_sock.get()};
+  if (int lfds = listen_fds_count()) {
+    ctx.extra_env.push_back("LISTEN_FDS=" + std::to_string(lfds));
+    ctx.extra_env.push_back("LISTEN_PID=1");
+  }
+
+  sys::CloneArgs args;
+  args.flags = plan.clone_flags;
+  args.exit_signal = SIGCHLD;
+  pid_t child = sys::clone3(args);
+  if (child < 0) throw sys_error("clone3");
+  if (child == 0) linux_::container_init(ctx);
+
+  ChildGuard guard(child);
+  child_sock.reset();
+  console.reset();
+  fifo.reset();
+  pid_t container_pid = child;
+
+  if (plan.new_user && !plan.user_via_unshare) linux_::write_id_maps(child, *config.linux);
+  cgroup.add_pid(child);
+  if (has_process && config.process->oom_score_adj)
+    fs::write_file("/proc/" + std::to_string(child) + "/oom_score_adj",
+                   std::to_string(*config.process->oom_score_adj));
+  send_packet(parent_sock.get(), Msg::Go);
+
+  for (;;) {
+    auto p = recv_packet(parent_sock.get());
+    if (!p) throw Error("container init exited before it was ready");
+    if (p->type == Msg::Error) throw Error(p->payload);
+    if (p->type == Msg::UserNs) {
+      linux_::write_id_maps(child, *config.linux);
+      send_packet(parent_sock.get(), Msg::Go);
+    } else if (p->type == Msg::Pid) {
+      container_pid = static_cast<pid_t>(std::atoi(p->payload.c_str()));
+      wait_child(child);  // the intermediate process exits right away
+      guard.reset(container_pid);
+    } else if (p->type == Msg::Ready) {
+      break;
+    }
+  }
+
+  auto pstat = linux_::read_proc_stat(container_pid);
+  if (!pstat) throw Error("container process " + std::to_string(container_pid) + " vanished");
+  PersistedState s;
+  s.id = opts.id;
+  s.pid = container_pid;
+  s.pid_start = pstat->start_time;
+  s.bundle = bundle;
+  s.rootfs = rootfs;
+  s.created = log::rfc3339_now(true);
+  s.owner = ::getuid();
+  s.has_process = has_process;
+  s.new_pid_ns = plan.new_pid;
+  s.annotations = config.annotations;
+  s.cgroup = cgroup.record();
+  dir.save(s);
+  if (!opts.pid_file.empty())
+    fs::write_file_atomic(fs::absolute(opts.pid_file), std::to_string(container_pid));
+  cgroup.commit();
+  dir.commit();
+  guard.release();
+  return container_pid;
+}
+
+}  // namespace oci::container

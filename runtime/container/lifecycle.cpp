@@ -1,0 +1,188 @@
+// start, state, list, kill and delete of an existing container.
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "runtime/cgroups/manager.hpp"
+#include "runtime/container/container.hpp"
+#include "runtime/container/state_store.hpp"
+#include "runtime/linux/proc.hpp"
+#include "runtime/linux/sys.hpp"
+#include "runtime/util/fd.hpp"
+#include "spec/error.hpp"
+
+namespace oci::container {
+namespace {
+
+ContainerDir open_existing(const std::string& root, const std::string& id, bool shared = false) {
+  validate_id(id);
+  auto dir = ContainerDir::open(root, id, shared);
+  if (!dir) throw Error("container does not exist");
+  return std::move(*dir);
+}
+
+std::string status_of(const ContainerDir& dir, const std::optional<PersistedState>& s) {
+  if (!s) return "creating";
+  if (!linux_::process_matches(s->pid, s->pid_start)) return "stopped";
+  struct stat st;
+  if (::fstatat(dir.fd(), "exec.fifo", &st, AT_SYMLINK_NOFOLLOW) == 0) return "created";
+  return "running";
+}
+
+spec::State make_state(const PersistedState& s, const std::string& status) {
+  spec::State out;
+  out.id = s.id;
+  out.status = status;
+  out.pid = status == "stopped" ? 0 : s.pid;
+  out.bundle = s.bundle;
+  out.rootfs = s.rootfs;
+  out.created = s.created;
+  out.annotations = s.annotations;
+  return out;
+}
+
+// A pidfd for the recorded process, or an empty fd if it is gone.
+UniqueFd open_pidfd(const PersistedState& s) {
+  UniqueFd fd(sys::pidfd_open(s.pid));
+  if (!fd) return fd;
+  // Checked after opening: the fd now pins this exact process.
+  if (!linux_::process_matches(s.pid, s.pid_start)) fd.reset();
+  return fd;
+}
+
+// Wait until the process has exited (pidfd readable), bounded.
+bool wait_exit(int pidfd, int timeout_ms) {
+  pollfd p{pidfd, POLLIN, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, timeout_ms);
+    if (r < 0 && errno == EINTR) continue;
+    return r > 0;
+  }
+}
+
+void signal_all(const PersistedState& s, int sig) {
+  for (pid_t pid : cgroups::pids(s.cgroup))
+    if (::kill(pid, sig) != 0 && errno != ESRCH) throw sys_error("kill " + std::to_string(pid));
+}
+
+void kill_and_wait(const PersistedState& s) {
+  UniqueFd pidfd = open_pidfd(s);
+  if (pidfd) {
+    if (sys::pidfd_send_signal(pidfd.get(), SIGKILL) != 0 && errno != ESRCH)
+      throw sys_error("kill container process");
+    if (!wait_exit(pidfd.get(), 10000)) throw Error("container process did not exit after SIGKILL");
+  }
+  if (!s.new_pid_ns) signal_all(s, SIGKILL);
+}
+
+}  // namespace
+
+void start(const std::string& root, const std::string& id) {
+  ContainerDir dir = open_existing(root, id);
+  auto s = dir.load();
+  std::string status = status_of(dir, s);
+  if (status == "stopped") throw Error("cannot start a container that has stopped");
+  if (status != "created") throw Error("cannot start a container in the " + status + " state");
+  if (!s->has_process) throw Error("cannot start a container without a process: config.json has no process");
+
+  UniqueFd pidfd = open_pidfd(*s);
+  if (!pidfd) throw Error("cannot start a container that has stopped");
+  std::string fifo = dir.fifo_path();
+  UniqueFd r(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!r) throw sys_error("open " + fifo);
+  {
+    UniqueFd w(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!w) throw sys_error("open " + fifo);
+    if (::write(w.get(), "1", 1) != 1) throw sys_error("write " + fifo);
+  }
+  // The init's fifo fd is close-on-exec: the last writer going away (POLLHUP)
+  // means the user program has been exec'd, or the init died.
+  pollfd fds[2] = {{r.get(), 0, 0}, {pidfd.get(), POLLIN, 0}};
+  for (;;) {
+    int n = ::poll(fds, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw sys_error("poll " + fifo);
+    if (fds[0].revents & (POLLHUP | POLLERR)) break;
+    if (fds[1].revents & POLLIN) break;
+  }
+  char buf[4096];
+  ssize_t len = ::read(r.get(), buf, sizeof buf);
+  ::unlinkat(dir.fd(), "exec.fifo", 0);
+  if (len > 1 && buf[0] == 'E') throw Error(std::string(buf + 1, static_cast<size_t>(len - 1)));
+  if (!(fds[0].revents & (POLLHUP | POLLERR)))
+    throw Error("container process exited before it could run the user program");
+}
+
+spec::State state(const std::string& root, const std::string& id) {
+  ContainerDir dir = open_existing(root, id, true);
+  auto s = dir.load();
+  if (!s) {
+    spec::State st;
+    st.id = id;
+    st.status = "creating";
+    return st;
+  }
+  return make_state(*s, status_of(dir, s));
+}
+
+std::vector<spec::State> list(const std::string& root) {
+  std::vector<spec::State> out;
+  for (const auto& id : list_ids(root)) {
+    auto dir = ContainerDir::open(root, id, true);
+    if (!dir) continue;
+    auto s = dir->load();
+    if (!s) continue;
+    spec::State st = make_state(*s, status_of(*dir, s));
+    passwd pw{}, *res = nullptr;
+    char buf[1024];
+    if (::getpwuid_r(s->owner, &pw, buf, sizeof buf, &res) == 0 && res) st.owner = pw.pw_name;
+    else st.owner = "#" + std::to_string(s->owner);
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+void kill(const std::string& root, const std::string& id, int sig, bool all) {
+  ContainerDir dir = open_existing(root, id);
+  auto s = dir.load();
+  std::string status = status_of(dir, s);
+  if (status != "created" && status != "running" && status != "paused")
+    throw Error("container not running");
+  if (all && !s->cgroup.dirs.empty()) {
+    signal_all(*s, sig);
+    return;
+  }
+  UniqueFd pidfd = open_pidfd(*s);
+  if (!pidfd) throw Error("container not running");
+  if (sys::pidfd_send_signal(pidfd.get(), sig) != 0) {
+    if (errno == ESRCH) throw Error("container not running");
+    throw sys_error("kill container process");
+  }
+}
+
+void destroy(const std::string& root, const std::string& id, bool force) {
+  validate_id(id);
+  auto dir = ContainerDir::open(root, id);
+  if (!dir) {
+    if (force) return;
+    throw Error("container does not exist");
+  }
+  auto s = dir->load();
+  if (s) {
+    std::string status = status_of(*dir, s);
+    if ((status == "running" || status == "paused") && !force)
+      throw Error("cannot delete container " + id + " that is not stopped: " + status);
+    if (status != "stopped") kill_and_wait(*s);
+    else if (!s->new_pid_ns) signal_all(*s, SIGKILL);
+    cgroups::destroy(s->cgroup);
+  }
+  dir->remove();
+}
+
+}  // namespace oci::container

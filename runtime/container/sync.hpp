@@ -1,0 +1,26 @@
+// Messages between the runtime (parent) and the container init over a
+// SOCK_SEQPACKET socketpair: one message per packet, a type byte + payload.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace oci::container {
+
+enum class Msg : char {
+  Go = 'G',       // parent -> child: ids mapped, cgroup joined; continue
+  UserNs = 'U',   // child -> parent: I unshared a user ns; write my maps
+  Pid = 'P',      // child -> parent: the container process is this pid (after a fork)
+  Ready = 'R',    // child -> parent: set up, waiting on the exec fifo
+  Error = 'E',    // child -> parent: failed, payload is the message
+};
+
+struct Packet {
+  Msg type;
+  std::string payload;
+};
+
+void send_packet(int fd, Msg type, const std::string& payload = "");
+std::optional<Packet> recv_packet(int fd);  // nullopt on EOF
+
+}  // namespace oci::container

@@ -1,0 +1,181 @@
+#include "runtime/linux/init.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "runtime/container/sync.hpp"
+#include "runtime/linux/process_security.hpp"
+#include "runtime/linux/sys.hpp"
+#include "runtime/linux/terminal.hpp"
+#include "runtime/util/fs.hpp"
+#include "spec/error.hpp"
+
+namespace oci::linux_ {
+namespace {
+
+using container::Msg;
+
+void wait_for_go(int sync_fd) {
+  auto p = container::recv_packet(sync_fd);
+  if (!p || p->type != Msg::Go) ::_exit(1);  // the runtime went away
+}
+
+void become_root_in_userns() {
+  if (::setresgid(0, 0, 0) != 0) throw sys_error("setgid 0 in the user namespace");
+  if (::setresuid(0, 0, 0) != 0) throw sys_error("setuid 0 in the user namespace");
+}
+
+void write_sysctls(const spec::Config& c) {
+  if (!c.linux) return;
+  for (const auto& [key, value] : c.linux->sysctl) {
+    std::string path = "/proc/sys/" + key;
+    for (size_t i = 10; i < path.size(); ++i)
+      if (path[i] == '.') path[i] = '/';
+    fs::write_file(path, value);
+  }
+}
+
+void enter_cwd(const std::string& cwd) {
+  if (::chdir(cwd.c_str()) == 0) return;
+  if (errno != ENOENT) throw sys_error("chdir " + cwd);
+  fs::mkdir_p(cwd, 0755);
+  if (::chdir(cwd.c_str()) != 0) throw sys_error("chdir " + cwd);
+}
+
+// While blocked before exec, an init that is pid 1 of its namespace would
+// ignore TERM/INT/HUP/QUIT (no default action for a namespace init): exit on
+// them instead, as a killed process would. exec resets these handlers.
+void exit_on_signal(int sig) { ::_exit(128 + sig); }
+
+void prepare_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = exit_on_signal;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) ::sigaction(sig, &sa, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);  // `run` blocks signals to forward them
+}
+
+void run_init(const InitContext& ctx) {
+  const auto& c = *ctx.config;
+  const auto& plan = ctx.plan;
+  wait_for_go(ctx.sync_fd);
+  if (plan.new_user && !plan.user_via_unshare) become_root_in_userns();
+
+  bool joined_user = false;
+  for (const auto& ns : *ctx.child_join) {
+    join(ns);
+    if (ns.ns.flag == CLONE_NEWUSER) joined_user = true;
+  }
+  if (joined_user) become_root_in_userns();
+  if (plan.user_via_unshare) {
+    if (::unshare(CLONE_NEWUSER) != 0) throw sys_error("unshare user namespace");
+    container::send_packet(ctx.sync_fd, Msg::UserNs);
+    wait_for_go(ctx.sync_fd);
+    become_root_in_userns();
+  }
+  if (plan.unshare_flags && ::unshare(plan.unshare_flags) != 0) throw sys_error("unshare namespaces");
+  if (plan.fork_for_pid) {
+    pid_t pid = ::fork();
+    if (pid < 0) throw sys_error("fork into the pid namespace");
+    if (pid > 0) {
+      container::send_packet(ctx.sync_fd, Msg::Pid, std::to_string(pid));
+      ::_exit(0);
+    }
+  }
+  if (plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0) throw sys_error("unshare cgroup namespace");
+  if (!ctx.no_new_keyring) {
+    // A private session keyring, so keys never leak between containers.
+    if (::syscall(SYS_keyctl, 1 /*KEYCTL_JOIN_SESSION_KEYRING*/, ctx.id.c_str()) < 0 &&
+        errno != ENOSYS && errno != EACCES)
+      throw sys_error("join session keyring");
+  }
+  if (!c.hostname.empty() && ::sethostname(c.hostname.data(), c.hostname.size()) != 0)
+    throw sys_error("sethostname " + c.hostname);
+  if (!c.domainname.empty() && ::setdomainname(c.domainname.data(), c.domainname.size()) != 0)
+    throw sys_error("setdomainname " + c.domainname);
+
+  ::umask(0);  // device nodes and dirs get exactly the modes asked for
+  prepare_rootfs(ctx.rootfs);
+  enter_rootfs(ctx.rootfs);
+  write_sysctls(c);
+  finalize_rootfs(ctx.rootfs);
+
+  if (!c.process) {
+    // Nothing to run: wait to be killed (`start` refuses such a container).
+    container::send_packet(ctx.sync_fd, Msg::Ready);
+    ::close(ctx.sync_fd);
+    for (;;) ::pause();
+  }
+  const auto& p = *c.process;
+  if (p.terminal) {
+    setup_terminal(ctx.console_fd, p.console_size);
+    ::close(ctx.console_fd);
+  }
+  enter_cwd(p.cwd);
+  apply_rlimits(p);
+  apply_user_and_capabilities(p);
+  std::vector<std::string> env = exec_environment(p);
+  env.insert(env.end(), ctx.extra_env.begin(), ctx.extra_env.end());
+  std::string exe = find_executable(p.args[0], env);
+  apply_no_new_privileges(p);
+
+  std::vector<char*> argv, envp;
+  for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  // The exec fifo must stay outside the preserved range; it closes on exec,
+  // which is how `start` learns that the user process runs.
+  int fifo = ctx.fifo_fd;
+  int first_closed = 3 + ctx.preserve_fds;
+  if (fifo < first_closed) {
+    int moved = ::fcntl(fifo, F_DUPFD_CLOEXEC, first_closed);
+    if (moved < 0) throw sys_error("move exec fifo fd");
+    ::close(fifo);
+    fifo = moved;
+  }
+  prepare_signals();
+  container::send_packet(ctx.sync_fd, Msg::Ready);
+  ::close(ctx.sync_fd);
+
+  char byte;
+  ssize_t n;
+  while ((n = ::read(fifo, &byte, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) ::_exit(1);
+  // Nothing of the runtime survives exec: every fd above the preserved ones
+  // is close-on-exec from here.
+  if (sys::close_range(static_cast<unsigned>(first_closed), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    ::_exit(1);
+  ::execve(exe.c_str(), argv.data(), envp.data());
+  std::string msg = "E" + std::string("exec ") + exe + ": " + std::strerror(errno);
+  (void)!::write(fifo, msg.data(), msg.size());
+  ::_exit(127);
+}
+
+}  // namespace
+
+void container_init(const InitContext& ctx) noexcept {
+  for (int fd : ctx.close_in_child) ::close(fd);
+  try {
+    run_init(ctx);
+  } catch (const std::exception& e) {
+    try {
+      container::send_packet(ctx.sync_fd, Msg::Error, e.what());
+    } catch (...) {
+    }
+  }
+  ::_exit(1);
+}
+
+}  // namespace oci::linux_

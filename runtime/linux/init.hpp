@@ -1,0 +1,33 @@
+// The container init: what the cloned child does, in order, from the clone
+// until it execs the user process. It never returns.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/rootfs.hpp"
+#include "spec/config.hpp"
+
+namespace oci::linux_ {
+
+struct InitContext {
+  const spec::Config* config = nullptr;
+  std::string id;
+  RootfsContext rootfs;
+  NsPlan plan;
+  const std::vector<OpenNs>* child_join = nullptr;
+  int sync_fd = -1;     // child's end of the sync socketpair
+  int fifo_fd = -1;     // exec fifo, O_RDWR: read blocks until `start`
+  int console_fd = -1;  // connected --console-socket, or -1
+  int preserve_fds = 0; // fds 3 .. 3+preserve_fds-1 pass through
+  bool no_new_keyring = false;
+  std::vector<std::string> extra_env;  // LISTEN_FDS/LISTEN_PID
+  // The runtime's own fds the child must drop at once (the state dir's flock
+  // would otherwise be held until exec, the parent's sync end would hide EOF).
+  std::vector<int> close_in_child;
+};
+
+[[noreturn]] void container_init(const InitContext& ctx) noexcept;
+
+}  // namespace oci::linux_

@@ -1,0 +1,177 @@
+#include "runtime/linux/process_security.hpp"
+
+#include <grp.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "runtime/util/fs.hpp"
+#include "spec/error.hpp"
+#include "spec/tables.hpp"
+
+namespace oci::linux_ {
+namespace {
+
+std::vector<cap_value_t> cap_values(const std::optional<std::vector<std::string>>& names) {
+  std::vector<cap_value_t> out;
+  if (!names) return out;
+  for (const auto& n : *names)
+    if (auto v = spec::find_capability(n)) out.push_back(*v);
+  return out;
+}
+
+bool contains(const std::vector<cap_value_t>& v, int c) {
+  for (auto x : v)
+    if (x == c) return true;
+  return false;
+}
+
+int last_cap() {
+  static int cached = -1;
+  if (cached < 0) {
+    auto t = fs::try_read_file("/proc/sys/kernel/cap_last_cap");
+    cached = t ? std::atoi(t->c_str()) : CAP_LAST_CAP;
+  }
+  return cached;
+}
+
+}  // namespace
+
+void apply_rlimits(const spec::Process& p) {
+  for (const auto& r : p.rlimits) {
+    rlimit rl{static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)};
+    if (::setrlimit(static_cast<__rlimit_resource>(r.resource), &rl) != 0)
+      throw sys_error("setrlimit " + r.type + " soft " + std::to_string(r.soft) + " hard " +
+                      std::to_string(r.hard));
+  }
+}
+
+void apply_user_and_capabilities(const spec::Process& p) {
+  const auto& caps = p.capabilities;
+  std::vector<cap_value_t> bounding, effective, permitted, inheritable, ambient;
+  if (caps) {
+    bounding = cap_values(caps->bounding);
+    effective = cap_values(caps->effective);
+    permitted = cap_values(caps->permitted);
+    inheritable = cap_values(caps->inheritable);
+    ambient = cap_values(caps->ambient);
+    for (int c = 0; c <= last_cap(); ++c) {
+      if (contains(bounding, c)) continue;
+      if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+        throw sys_error("drop capability " + std::to_string(c) + " from the bounding set");
+    }
+  }
+
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) throw sys_error("prctl PR_SET_KEEPCAPS");
+  const auto& u = p.user;
+  std::vector<gid_t> groups(u.additional_gids.begin(), u.additional_gids.end());
+  if (::setgroups(groups.size(), groups.data()) != 0) throw sys_error("setgroups");
+  if (::setresgid(u.gid, u.gid, u.gid) != 0) throw sys_error("setgid " + std::to_string(u.gid));
+  if (::setresuid(u.uid, u.uid, u.uid) != 0) throw sys_error("setuid " + std::to_string(u.uid));
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) throw sys_error("prctl PR_SET_KEEPCAPS");
+  ::umask(static_cast<mode_t>(u.umask.value_or(022)));
+
+  if (!caps) return;
+  cap_t set = cap_init();
+  if (!set) throw sys_error("cap_init");
+  auto put = [&](cap_flag_t flag, std::vector<cap_value_t>& v) {
+    if (!v.empty() && cap_set_flag(set, flag, static_cast<int>(v.size()), v.data(), CAP_SET) != 0)
+      throw sys_error("cap_set_flag");
+  };
+  try {
+    put(CAP_EFFECTIVE, effective);
+    put(CAP_PERMITTED, permitted);
+    put(CAP_INHERITABLE, inheritable);
+    if (cap_set_proc(set) != 0) throw sys_error("apply capabilities");
+  } catch (...) {
+    cap_free(set);
+    throw;
+  }
+  cap_free(set);
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+    throw sys_error("clear ambient capabilities");
+  for (auto c : ambient)
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0)
+      throw sys_error("raise ambient capability " + std::to_string(c));
+}
+
+void apply_no_new_privileges(const spec::Process& p) {
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    throw sys_error("prctl PR_SET_NO_NEW_PRIVS");
+}
+
+std::string find_executable(const std::string& arg0, const std::vector<std::string>& env) {
+  auto lower_errno = [](int err) {
+    std::string s = std::strerror(err);
+    if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+    return s;
+  };
+  auto check = [&](const std::string& path) -> int {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return errno;
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    if (::access(path.c_str(), X_OK) != 0) return errno;
+    return 0;
+  };
+  if (arg0.find('/') != std::string::npos) {
+    if (int err = check(arg0))
+      throw Error("exec: \"" + arg0 + "\": stat " + arg0 + ": " + lower_errno(err));
+    return arg0;
+  }
+  std::string path_var;
+  for (const auto& e : env)
+    if (e.rfind("PATH=", 0) == 0) path_var = e.substr(5);
+  int denied = 0;
+  size_t i = 0;
+  while (i <= path_var.size() && !path_var.empty()) {
+    size_t j = path_var.find(':', i);
+    if (j == std::string::npos) j = path_var.size();
+    std::string dir = j > i ? path_var.substr(i, j - i) : ".";
+    std::string cand = dir + "/" + arg0;
+    int err = check(cand);
+    if (err == 0) return cand;
+    if (err == EACCES) denied = err;
+    i = j + 1;
+  }
+  if (denied)
+    throw Error("exec: \"" + arg0 + "\": permission denied");
+  throw Error("exec: \"" + arg0 + "\": executable file not found in $PATH");
+}
+
+std::vector<std::string> exec_environment(const spec::Process& p) {
+  std::vector<std::string> env = p.env;
+  for (const auto& e : env)
+    if (e.rfind("HOME=", 0) == 0) return env;
+  std::string home = "/";
+  if (auto passwd = fs::try_read_file("/etc/passwd")) {
+    size_t i = 0;
+    while (i < passwd->size()) {
+      size_t j = passwd->find('\n', i);
+      if (j == std::string::npos) j = passwd->size();
+      std::string line = passwd->substr(i, j - i);
+      // name:pw:uid:gid:gecos:home:shell
+      std::vector<std::string> f;
+      size_t a = 0;
+      while (true) {
+        size_t b = line.find(':', a);
+        f.push_back(line.substr(a, b == std::string::npos ? std::string::npos : b - a));
+        if (b == std::string::npos) break;
+        a = b + 1;
+      }
+      if (f.size() >= 6 && f[2] == std::to_string(p.user.uid) && !f[5].empty()) {
+        home = f[5];
+        break;
+      }
+      i = j + 1;
+    }
+  }
+  env.push_back("HOME=" + home);
+  return env;
+}
+
+}  // namespace oci::linux_

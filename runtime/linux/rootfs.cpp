@@ -1,0 +1,206 @@
+#include "runtime/linux/rootfs.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "runtime/linux/devices.hpp"
+#include "runtime/linux/mount_options.hpp"
+#include "runtime/linux/path_in_root.hpp"
+#include "runtime/linux/sys.hpp"
+#include "runtime/util/fs.hpp"
+#include "spec/error.hpp"
+#include "spec/tables.hpp"
+
+namespace oci::linux_ {
+namespace {
+
+void do_mount(const std::string& src, const std::string& target, const char* type,
+              unsigned long flags, const std::string& data, const std::string& what) {
+  if (::mount(src.empty() ? nullptr : src.c_str(), target.c_str(), type, flags,
+              data.empty() ? nullptr : data.c_str()) != 0)
+    throw sys_error(what);
+}
+
+unsigned long locked_flags(int fd) {
+  struct statvfs sv;
+  if (::fstatvfs(fd, &sv) != 0) return 0;
+  return locked_flags_from_statvfs(sv.f_flag) & ~static_cast<unsigned long>(MS_RDONLY);
+}
+
+// Bind remount applying `flags` while keeping flags the kernel locks.
+void bind_remount(int fd, unsigned long flags, const std::string& what) {
+  unsigned long keep = locked_flags(fd);
+  do_mount("", fd_path(fd), nullptr, MS_BIND | MS_REMOUNT | flags | keep, "", what);
+}
+
+void apply_after(int rootfd, const std::string& dest, const MountPlan& plan) {
+  if (plan.propagation.empty() && !plan.attr_set && !plan.attr_clr) return;
+  UniqueFd fd = open_in_root(rootfd, dest, Create::None);
+  if (!fd) throw Error("mount " + dest + ": destination vanished");
+  for (unsigned long p : plan.propagation)
+    do_mount("", fd_path(fd.get()), nullptr, p, "", "set propagation of " + dest);
+  if (plan.attr_set || plan.attr_clr) {
+    if (sys::mount_setattr(fd.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, plan.attr_set,
+                           plan.attr_clr) != 0)
+      throw sys_error("mount_setattr " + dest);
+  }
+}
+
+std::string hierarchy_dir_name(const cgroups::Hierarchy& h) {
+  std::string name;
+  for (const auto& c : h.controllers) {
+    if (!name.empty()) name += ',';
+    name += c.rfind("name=", 0) == 0 ? c.substr(5) : c;
+  }
+  return name;
+}
+
+void mount_cgroups(int rootfd, const std::string& dest, const MountPlan& plan,
+                   const RootfsContext& ctx) {
+  const auto& layout = *ctx.layout;
+  const auto& dirs = ctx.cgroup->dirs;
+  unsigned long ro = plan.flags & MS_RDONLY;
+  unsigned long base = plan.flags & ~(MS_RDONLY | MS_BIND | MS_REC | MS_REMOUNT);
+  UniqueFd target = open_in_root(rootfd, dest, Create::Dir);
+  if (layout.pure_v2()) {
+    if (ctx.new_cgroupns) {
+      do_mount("cgroup2", fd_path(target.get()), "cgroup2", plan.flags, "", "mount cgroup2 on " + dest);
+    } else {
+      do_mount(dirs.at(0), fd_path(target.get()), nullptr, MS_BIND, "", "bind cgroup on " + dest);
+      UniqueFd m = open_in_root(rootfd, dest, Create::None);
+      bind_remount(m.get(), base | ro, "remount cgroup on " + dest);
+    }
+    return;
+  }
+  do_mount("tmpfs", fd_path(target.get()), "tmpfs", base, "mode=755", "mount tmpfs on " + dest);
+  for (size_t i = 0; i < layout.v1.size() && i < dirs.size(); ++i) {
+    const auto& h = layout.v1[i];
+    std::string name = hierarchy_dir_name(h);
+    std::string sub = dest + "/" + name;
+    UniqueFd subfd = open_in_root(rootfd, sub, Create::Dir);
+    if (ctx.new_cgroupns) {
+      std::string opts;
+      for (const auto& c : h.controllers) opts += (opts.empty() ? "" : ",") + c;
+      if (h.controllers.size() == 1 && h.controllers[0].rfind("name=", 0) == 0) opts = "none," + opts;
+      do_mount("cgroup", fd_path(subfd.get()), "cgroup", base | ro, opts, "mount cgroup on " + sub);
+    } else {
+      do_mount(dirs[i], fd_path(subfd.get()), nullptr, MS_BIND, "", "bind cgroup on " + sub);
+      UniqueFd m = open_in_root(rootfd, sub, Create::None);
+      bind_remount(m.get(), base | ro, "remount cgroup on " + sub);
+    }
+    if (h.controllers.size() > 1) {  // cpu,cpuacct: links for each controller
+      UniqueFd dir = open_in_root(rootfd, dest, Create::None);
+      for (const auto& c : h.controllers)
+        if (::symlinkat(name.c_str(), dir.get(), c.c_str()) != 0 && errno != EEXIST)
+          throw sys_error("symlink " + dest + "/" + c);
+    }
+  }
+  if (ro) {
+    UniqueFd m = open_in_root(rootfd, dest, Create::None);
+    do_mount("", fd_path(m.get()), nullptr, MS_REMOUNT | MS_RDONLY | base, "",
+             "remount " + dest + " read-only");
+  }
+}
+
+void mount_one(int rootfd, const spec::Mount& m, const RootfsContext& ctx) {
+  std::string dest = fs::clean(m.destination);
+  MountPlan plan = plan_mount(m);
+  if (m.type == "cgroup" || m.type == "cgroup2") {
+    mount_cgroups(rootfd, dest, plan, ctx);
+    apply_after(rootfd, dest, plan);
+    return;
+  }
+  if (plan.bind) {
+    std::string src = m.source.empty() || m.source[0] == '/' ? m.source : fs::join(ctx.bundle, m.source);
+    struct stat st;
+    if (::stat(src.c_str(), &st) != 0) throw sys_error("mount " + dest + ": stat source " + src);
+    UniqueFd target = open_in_root(rootfd, dest, S_ISDIR(st.st_mode) ? Create::Dir : Create::File);
+    do_mount(src, fd_path(target.get()), nullptr, MS_BIND | (plan.flags & MS_REC), "",
+             "bind mount " + src + " on " + dest);
+    if (plan.needs_remount()) {
+      UniqueFd mounted = open_in_root(rootfd, dest, Create::None);
+      bind_remount(mounted.get(), plan.flags & ~(MS_BIND | MS_REC), "remount " + dest);
+    }
+  } else {
+    if (m.type.empty()) throw Error("mount " + dest + ": no type given");
+    UniqueFd target = open_in_root(rootfd, dest, Create::Dir);
+    do_mount(m.source.empty() ? m.type : m.source, fd_path(target.get()), m.type.c_str(),
+             plan.flags & ~MS_REMOUNT, plan.data, "mount " + m.type + " on " + dest);
+  }
+  apply_after(rootfd, dest, plan);
+}
+
+void mask_paths(int rootfd, const std::vector<std::string>& paths) {
+  if (paths.empty()) return;
+  // The bind source must really be the null device, never a file an attacker
+  // could have placed.
+  UniqueFd null(::open("/dev/null", O_PATH | O_CLOEXEC));
+  struct stat st;
+  if (!null || ::fstat(null.get(), &st) != 0 || !S_ISCHR(st.st_mode) ||
+      st.st_rdev != makedev(1, 3))
+    throw Error("maskedPaths: /dev/null is not the null device");
+  for (const auto& p : paths) {
+    UniqueFd fd = open_in_root(rootfd, p, Create::None);
+    if (!fd) continue;
+    struct stat ps;
+    if (::fstat(fd.get(), &ps) != 0) throw sys_error("stat " + p);
+    if (S_ISDIR(ps.st_mode))
+      do_mount("tmpfs", fd_path(fd.get()), "tmpfs", MS_RDONLY, "size=0k,mode=0755", "mask " + p);
+    else
+      do_mount(fd_path(null.get()), fd_path(fd.get()), nullptr, MS_BIND, "", "mask " + p);
+  }
+}
+
+void readonly_paths(int rootfd, const std::vector<std::string>& paths) {
+  for (const auto& p : paths) {
+    UniqueFd fd = open_in_root(rootfd, p, Create::None);
+    if (!fd) continue;
+    std::string fp = fd_path(fd.get());
+    do_mount(fp, fp, nullptr, MS_BIND | MS_REC, "", "bind " + p);
+    UniqueFd m = open_in_root(rootfd, p, Create::None);
+    bind_remount(m.get(), MS_RDONLY | MS_REC, "remount " + p + " read-only");
+  }
+}
+
+}  // namespace
+
+void prepare_rootfs(const RootfsContext& ctx) {
+  const auto& c = *ctx.config;
+  const std::string prop_name = c.linux ? c.linux->rootfs_propagation : std::string();
+  unsigned long initial = MS_PRIVATE;
+  if (prop_name.find("slave") != std::string::npos || prop_name.find("shared") != std::string::npos)
+    initial = MS_SLAVE;
+  do_mount("", "/", nullptr, MS_REC | initial, "", "set propagation of /");
+  do_mount(ctx.rootfs, ctx.rootfs, nullptr, MS_BIND | MS_REC, "", "bind mount rootfs " + ctx.rootfs);
+  UniqueFd rootfd(::open(ctx.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) throw sys_error("open rootfs " + ctx.rootfs);
+
+  for (const auto& m : c.mounts) mount_one(rootfd.get(), m, ctx);
+  create_devices(rootfd.get(), c, ctx.in_userns);
+  if (c.linux) {
+    readonly_paths(rootfd.get(), c.linux->readonly_paths);
+    mask_paths(rootfd.get(), c.linux->masked_paths);
+  }
+}
+
+void finalize_rootfs(const RootfsContext& ctx) {
+  const auto& c = *ctx.config;
+  if (c.root && c.root->readonly) {
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw sys_error("open /");
+    do_mount("", "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(root.get()), "",
+             "remount / read-only");
+  }
+  if (c.linux && !c.linux->rootfs_propagation.empty()) {
+    auto prop = spec::find_propagation(c.linux->rootfs_propagation);
+    if (prop) do_mount("", "/", nullptr, *prop, "", "set rootfs propagation");
+  }
+}
+
+}  // namespace oci::linux_

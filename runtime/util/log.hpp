@@ -1,0 +1,17 @@
+// Logging to --log FILE in text or JSON lines; errors also go to stderr.
+// Exactly one error line is written per failed command (by main()).
+#pragma once
+
+#include <string>
+
+namespace oci::log {
+
+void init(const std::string& path, bool json, bool debug);
+void error(const std::string& msg);  // the one error line of a failed command
+void warn(const std::string& msg);
+void debug(const std::string& msg);  // only with --debug
+bool debug_enabled();
+// RFC 3339 UTC now; `nanos` adds 9 fractional digits.
+std::string rfc3339_now(bool nanos);
+
+}  // namespace oci::log

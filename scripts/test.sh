@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the dependencies, build normally (build/) and with sanitizers
+# (build-asan/), then run the tests:
+#   - every test in build/
+#   - the unit tests in build-asan/
+# Extra arguments go to both ctest runs, e.g. `scripts/test.sh -L unit`.
+set -euo pipefail
+
+cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
+
+scripts/install-deps.sh
+scripts/build.sh
+scripts/build.sh --sanitize
+
+failed=()
+ctest --test-dir build --output-on-failure "$@" || failed+=("build")
+ctest --test-dir build-asan --output-on-failure -L unit "$@" || failed+=("build-asan (unit)")
+
+if [[ ${#failed[@]} -gt 0 ]]; then
+  printf 'test.sh: tests failed in: %s\n' "${failed[*]}" >&2
+  exit 1
+fi
+echo "test.sh: all tests passed"
