@@ -1,0 +1,58 @@
+#include <doctest/doctest.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+
+#include "runtime/linux/mount_options.hpp"
+
+using oci::linux_::plan_mount;
+
+static oci::spec::Mount mount_with(std::string type, std::vector<std::string> opts) {
+  oci::spec::Mount m;
+  m.destination = "/x";
+  m.type = std::move(type);
+  m.options = std::move(opts);
+  return m;
+}
+
+TEST_CASE("mount plan: flags, data and clearing") {
+  auto p = plan_mount(mount_with("tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
+  CHECK(p.flags == (MS_NOSUID | MS_STRICTATIME));
+  CHECK(p.data == "mode=755,size=65536k");
+  CHECK_FALSE(p.bind);
+
+  p = plan_mount(mount_with("proc", {"ro", "rw", "nodev"}));
+  CHECK(p.flags == MS_NODEV);  // rw clears the earlier ro
+}
+
+TEST_CASE("mount plan: bind mounts and remount need") {
+  auto p = plan_mount(mount_with("none", {"rbind", "ro", "nosuid"}));
+  CHECK(p.bind);
+  CHECK(p.recursive_bind);
+  CHECK((p.flags & MS_BIND));
+  CHECK((p.flags & MS_REC));
+  CHECK(p.needs_remount());
+
+  p = plan_mount(mount_with("bind", {}));
+  CHECK(p.bind);
+  CHECK_FALSE(p.recursive_bind);
+  CHECK_FALSE(p.needs_remount());
+}
+
+TEST_CASE("mount plan: propagation is separate, in order") {
+  auto p = plan_mount(mount_with("tmpfs", {"rprivate", "shared"}));
+  REQUIRE(p.propagation.size() == 2);
+  CHECK(p.propagation[0] == (MS_PRIVATE | MS_REC));
+  CHECK(p.propagation[1] == MS_SHARED);
+  CHECK(p.flags == 0);
+}
+
+TEST_CASE("mount plan: recursive attributes for mount_setattr") {
+  auto p = plan_mount(mount_with("none", {"rbind", "rro", "rnosuid", "rnoatime"}));
+  CHECK((p.attr_set & MOUNT_ATTR_RDONLY));
+  CHECK((p.attr_set & MOUNT_ATTR_NOSUID));
+  CHECK((p.attr_set & MOUNT_ATTR_NOATIME));
+  CHECK((p.attr_clr & MOUNT_ATTR__ATIME));
+  p = plan_mount(mount_with("none", {"rbind", "rro", "rrw"}));
+  CHECK_FALSE((p.attr_set & MOUNT_ATTR_RDONLY));
+  CHECK((p.attr_clr & MOUNT_ATTR_RDONLY));
+}
