@@ -26,6 +26,9 @@ Resources parse_resources(std::string_view json_text, std::string_view source = 
 // paths, mappings, ids, sysctls... `source` prefixes messages.
 void validate(const Config& config, std::string_view source = "config.json");
 void validate_process(const Process& process, std::string_view source, std::string_view path);
+// `path` prefixes the field paths ("linux.resources" or "").
+void validate_resources(const Resources& resources, std::string_view source,
+                        std::string_view path);
 
 // True for "1.0.0", "1.3.0", "1.0.2-dev", "1.1.0-rc.1": a SemVer 2.0 with major 1.
 bool is_supported_oci_version(std::string_view version);

@@ -16,10 +16,6 @@
 
 namespace oci::spec {
 
-// Defined in validate.cpp; `path` prefixes the field paths ("linux.resources" or "").
-void validate_resources(const Resources& resources, std::string_view source,
-                        std::string_view path);
-
 namespace {
 
 using json::Node;

@@ -12,9 +12,6 @@
 
 namespace oci::spec {
 
-void validate_resources(const Resources& resources, std::string_view source,
-                        std::string_view path);
-
 namespace {
 
 using json::quote;
