@@ -33,16 +33,6 @@ void become_root_in_userns() {
   if (::setresuid(0, 0, 0) != 0) throw sys_error("setuid 0 in the user namespace");
 }
 
-void write_sysctls(const spec::Config& c) {
-  if (!c.linux) return;
-  for (const auto& [key, value] : c.linux->sysctl) {
-    std::string path = "/proc/sys/" + key;
-    for (size_t i = 10; i < path.size(); ++i)
-      if (path[i] == '.') path[i] = '/';
-    fs::write_file(path, value);
-  }
-}
-
 void enter_cwd(const std::string& cwd) {
   if (::chdir(cwd.c_str()) == 0) return;
   if (errno != ENOENT) throw sys_error("chdir " + cwd);
@@ -106,7 +96,6 @@ void run_init(const InitContext& ctx) {
   ::umask(0);  // device nodes and dirs get exactly the modes asked for
   prepare_rootfs(ctx.rootfs);
   enter_rootfs(ctx.rootfs);
-  write_sysctls(c);
   finalize_rootfs(ctx.rootfs);
 
   if (!c.process) {

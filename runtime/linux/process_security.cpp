@@ -52,19 +52,18 @@ void apply_rlimits(const spec::Process& p) {
 }
 
 void apply_user_and_capabilities(const spec::Process& p) {
-  const auto& caps = p.capabilities;
-  std::vector<cap_value_t> bounding, effective, permitted, inheritable, ambient;
-  if (caps) {
-    bounding = cap_values(caps->bounding);
-    effective = cap_values(caps->effective);
-    permitted = cap_values(caps->permitted);
-    inheritable = cap_values(caps->inheritable);
-    ambient = cap_values(caps->ambient);
-    for (int c = 0; c <= last_cap(); ++c) {
-      if (contains(bounding, c)) continue;
-      if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
-        throw sys_error("drop capability " + std::to_string(c) + " from the bounding set");
-    }
+  // As runc: no capabilities object means every set is empty.
+  static const spec::Capabilities kNone;
+  const auto& caps = p.capabilities ? *p.capabilities : kNone;
+  std::vector<cap_value_t> bounding = cap_values(caps.bounding),
+                           effective = cap_values(caps.effective),
+                           permitted = cap_values(caps.permitted),
+                           inheritable = cap_values(caps.inheritable),
+                           ambient = cap_values(caps.ambient);
+  for (int c = 0; c <= last_cap(); ++c) {
+    if (contains(bounding, c)) continue;
+    if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+      throw sys_error("drop capability " + std::to_string(c) + " from the bounding set");
   }
 
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) throw sys_error("prctl PR_SET_KEEPCAPS");
@@ -76,7 +75,6 @@ void apply_user_and_capabilities(const spec::Process& p) {
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) throw sys_error("prctl PR_SET_KEEPCAPS");
   ::umask(static_cast<mode_t>(u.umask.value_or(022)));
 
-  if (!caps) return;
   cap_t set = cap_init();
   if (!set) throw sys_error("cap_init");
   auto put = [&](cap_flag_t flag, std::vector<cap_value_t>& v) {

@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 
 #include "runtime/linux/devices.hpp"
 #include "runtime/linux/mount_options.hpp"
@@ -168,6 +171,24 @@ void readonly_paths(int rootfd, const std::vector<std::string>& paths) {
   }
 }
 
+// linux.sysctl through the container's /proc (its namespaces), before
+// readonlyPaths make /proc/sys read-only. The file must really be on procfs.
+void write_sysctls(int rootfd, const std::map<std::string, std::string>& sysctl) {
+  for (const auto& [key, value] : sysctl) {
+    std::string path = "/proc/sys/" + key;
+    for (size_t i = 10; i < path.size(); ++i)
+      if (path[i] == '.') path[i] = '/';
+    UniqueFd fd(sys::openat2(rootfd, path.c_str(), O_WRONLY | O_CLOEXEC, 0,
+                             RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS));
+    if (!fd) throw sys_error("sysctl " + key + ": open " + path);
+    struct statfs sfs;
+    if (::fstatfs(fd.get(), &sfs) != 0 || sfs.f_type != PROC_SUPER_MAGIC)
+      throw Error("sysctl " + key + ": " + path + " is not on procfs");
+    if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+      throw sys_error("sysctl " + key + ": write " + path);
+  }
+}
+
 }  // namespace
 
 void prepare_rootfs(const RootfsContext& ctx) {
@@ -184,6 +205,7 @@ void prepare_rootfs(const RootfsContext& ctx) {
   for (const auto& m : c.mounts) mount_one(rootfd.get(), m, ctx);
   create_devices(rootfd.get(), c, ctx.in_userns);
   if (c.linux) {
+    write_sysctls(rootfd.get(), c.linux->sysctl);
     readonly_paths(rootfd.get(), c.linux->readonly_paths);
     mask_paths(rootfd.get(), c.linux->masked_paths);
   }
