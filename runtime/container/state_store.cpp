@@ -38,7 +38,7 @@ std::string to_json(const PersistedState& s) {
   j["has_process"] = s.has_process;
   j["new_pid_ns"] = s.new_pid_ns;
   if (!s.annotations.empty()) j["annotations"] = s.annotations;
-  j["cgroup"] = {{"path", s.cgroup.path}, {"dirs", s.cgroup.dirs}, {"created", s.cgroup.created}};
+  j["cgroup"] = cgroups::to_json(s.cgroup);
   return j.dump();
 }
 
@@ -57,12 +57,7 @@ PersistedState state_from_json(const std::string& text) {
     s.has_process = j.value("has_process", true);
     s.new_pid_ns = j.value("new_pid_ns", false);
     if (j.contains("annotations")) s.annotations = j["annotations"];
-    if (j.contains("cgroup")) {
-      const auto& c = j["cgroup"];
-      s.cgroup.path = c.value("path", "");
-      s.cgroup.dirs = c.value("dirs", std::vector<std::string>{});
-      s.cgroup.created = c.value("created", std::vector<std::string>{});
-    }
+    if (j.contains("cgroup")) s.cgroup = cgroups::record_from_json(j["cgroup"]);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("corrupt state file: ") + e.what());
   }

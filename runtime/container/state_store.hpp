@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cgroups/record.hpp"
 #include "runtime/util/fd.hpp"
 
 namespace oci::container {
@@ -19,11 +20,7 @@ namespace oci::container {
 // [A-Za-z0-9_+.-] and not "." or "..".
 void validate_id(const std::string& id);
 
-struct CgroupRecord {
-  std::string path;                         // cgroupsPath as resolved
-  std::vector<std::string> dirs;            // absolute dirs oci-run created or joined
-  std::vector<std::string> created;         // the subset oci-run created (removed on delete)
-};
+using CgroupRecord = cgroups::Record;
 
 struct PersistedState {
   std::string id;

@@ -12,7 +12,9 @@
 #include <cerrno>
 #include <map>
 
+#include "runtime/cgroups/mount.hpp"
 #include "runtime/linux/devices.hpp"
+#include "runtime/linux/mount_util.hpp"
 #include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/path_in_root.hpp"
 #include "runtime/linux/sys.hpp"
@@ -22,25 +24,6 @@
 
 namespace oci::linux_ {
 namespace {
-
-void do_mount(const std::string& src, const std::string& target, const char* type,
-              unsigned long flags, const std::string& data, const std::string& what) {
-  if (::mount(src.empty() ? nullptr : src.c_str(), target.c_str(), type, flags,
-              data.empty() ? nullptr : data.c_str()) != 0)
-    throw sys_error(what);
-}
-
-unsigned long locked_flags(int fd) {
-  struct statvfs sv;
-  if (::fstatvfs(fd, &sv) != 0) return 0;
-  return locked_flags_from_statvfs(sv.f_flag) & ~static_cast<unsigned long>(MS_RDONLY);
-}
-
-// Bind remount applying `flags` while keeping flags the kernel locks.
-void bind_remount(int fd, unsigned long flags, const std::string& what) {
-  unsigned long keep = locked_flags(fd);
-  do_mount("", fd_path(fd), nullptr, MS_BIND | MS_REMOUNT | flags | keep, "", what);
-}
 
 void apply_after(int rootfd, const std::string& dest, const MountPlan& plan) {
   if (plan.propagation.empty() && !plan.attr_set && !plan.attr_clr) return;
@@ -55,67 +38,11 @@ void apply_after(int rootfd, const std::string& dest, const MountPlan& plan) {
   }
 }
 
-std::string hierarchy_dir_name(const cgroups::Hierarchy& h) {
-  std::string name;
-  for (const auto& c : h.controllers) {
-    if (!name.empty()) name += ',';
-    name += c.rfind("name=", 0) == 0 ? c.substr(5) : c;
-  }
-  return name;
-}
-
-void mount_cgroups(int rootfd, const std::string& dest, const MountPlan& plan,
-                   const RootfsContext& ctx) {
-  const auto& layout = *ctx.layout;
-  const auto& dirs = ctx.cgroup->dirs;
-  unsigned long ro = plan.flags & MS_RDONLY;
-  unsigned long base = plan.flags & ~(MS_RDONLY | MS_BIND | MS_REC | MS_REMOUNT);
-  UniqueFd target = open_in_root(rootfd, dest, Create::Dir);
-  if (layout.pure_v2()) {
-    if (ctx.new_cgroupns) {
-      do_mount("cgroup2", fd_path(target.get()), "cgroup2", plan.flags, "", "mount cgroup2 on " + dest);
-    } else {
-      do_mount(dirs.at(0), fd_path(target.get()), nullptr, MS_BIND, "", "bind cgroup on " + dest);
-      UniqueFd m = open_in_root(rootfd, dest, Create::None);
-      bind_remount(m.get(), base | ro, "remount cgroup on " + dest);
-    }
-    return;
-  }
-  do_mount("tmpfs", fd_path(target.get()), "tmpfs", base, "mode=755", "mount tmpfs on " + dest);
-  for (size_t i = 0; i < layout.v1.size() && i < dirs.size(); ++i) {
-    const auto& h = layout.v1[i];
-    std::string name = hierarchy_dir_name(h);
-    std::string sub = dest + "/" + name;
-    UniqueFd subfd = open_in_root(rootfd, sub, Create::Dir);
-    if (ctx.new_cgroupns) {
-      std::string opts;
-      for (const auto& c : h.controllers) opts += (opts.empty() ? "" : ",") + c;
-      if (h.controllers.size() == 1 && h.controllers[0].rfind("name=", 0) == 0) opts = "none," + opts;
-      do_mount("cgroup", fd_path(subfd.get()), "cgroup", base | ro, opts, "mount cgroup on " + sub);
-    } else {
-      do_mount(dirs[i], fd_path(subfd.get()), nullptr, MS_BIND, "", "bind cgroup on " + sub);
-      UniqueFd m = open_in_root(rootfd, sub, Create::None);
-      bind_remount(m.get(), base | ro, "remount cgroup on " + sub);
-    }
-    if (h.controllers.size() > 1) {  // cpu,cpuacct: links for each controller
-      UniqueFd dir = open_in_root(rootfd, dest, Create::None);
-      for (const auto& c : h.controllers)
-        if (::symlinkat(name.c_str(), dir.get(), c.c_str()) != 0 && errno != EEXIST)
-          throw sys_error("symlink " + dest + "/" + c);
-    }
-  }
-  if (ro) {
-    UniqueFd m = open_in_root(rootfd, dest, Create::None);
-    do_mount("", fd_path(m.get()), nullptr, MS_REMOUNT | MS_RDONLY | base, "",
-             "remount " + dest + " read-only");
-  }
-}
-
 void mount_one(int rootfd, const spec::Mount& m, const RootfsContext& ctx) {
   std::string dest = fs::clean(m.destination);
   MountPlan plan = plan_mount(m);
   if (m.type == "cgroup" || m.type == "cgroup2") {
-    mount_cgroups(rootfd, dest, plan, ctx);
+    cgroups::mount_cgroup_fs(rootfd, dest, plan.flags, *ctx.layout, *ctx.cgroup, ctx.new_cgroupns);
     apply_after(rootfd, dest, plan);
     return;
   }
