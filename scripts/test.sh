@@ -2,7 +2,7 @@
 # Install the dependencies, build normally (build/) and with sanitizers
 # (build-asan/), then run the tests:
 #   - every test in build/
-#   - the unit tests in build-asan/
+#   - every test again in build-asan/ (ASan+UBSan; leaks fail the run)
 # Extra arguments go to both ctest runs, e.g. `scripts/test.sh -L unit`.
 set -euo pipefail
 
@@ -14,7 +14,8 @@ scripts/build.sh --sanitize
 
 failed=()
 ctest --test-dir build --output-on-failure "$@" || failed+=("build")
-ctest --test-dir build-asan --output-on-failure -L unit "$@" || failed+=("build-asan (unit)")
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure "$@" || failed+=("build-asan")
 
 if [[ ${#failed[@]} -gt 0 ]]; then
   printf 'test.sh: tests failed in: %s\n' "${failed[*]}" >&2
