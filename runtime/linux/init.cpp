@@ -33,13 +33,6 @@ void become_root_in_userns() {
   if (::setresuid(0, 0, 0) != 0) throw sys_error("setuid 0 in the user namespace");
 }
 
-void enter_cwd(const std::string& cwd) {
-  if (::chdir(cwd.c_str()) == 0) return;
-  if (errno != ENOENT) throw sys_error("chdir " + cwd);
-  fs::mkdir_p(cwd, 0755);
-  if (::chdir(cwd.c_str()) != 0) throw sys_error("chdir " + cwd);
-}
-
 // While blocked before exec, an init that is pid 1 of its namespace would
 // ignore TERM/INT/HUP/QUIT (no default action for a namespace init): exit on
 // them instead, as a killed process would. exec resets these handlers.
@@ -109,19 +102,7 @@ void run_init(const InitContext& ctx) {
     setup_terminal(ctx.console_fd, p.console_size);
     ::close(ctx.console_fd);
   }
-  enter_cwd(p.cwd);
-  apply_rlimits(p);
-  apply_user_and_capabilities(p);
-  std::vector<std::string> env = exec_environment(p);
-  env.insert(env.end(), ctx.extra_env.begin(), ctx.extra_env.end());
-  std::string exe = find_executable(p.args[0], env);
-  apply_no_new_privileges(p);
-
-  std::vector<char*> argv, envp;
-  for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
+  linux_::ExecImage image = prepare_process(p, ctx.extra_env);
 
   // The exec fifo must stay outside the preserved range; it closes on exec,
   // which is how `start` learns that the user process runs.
@@ -146,8 +127,8 @@ void run_init(const InitContext& ctx) {
   // is close-on-exec from here.
   if (sys::close_range(static_cast<unsigned>(first_closed), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
     ::_exit(1);
-  ::execve(exe.c_str(), argv.data(), envp.data());
-  std::string msg = "E" + std::string("exec ") + exe + ": " + std::strerror(errno);
+  image.exec();
+  std::string msg = "E" + std::string("exec ") + image.path + ": " + std::strerror(errno);
   (void)!::write(fifo, msg.data(), msg.size());
   ::_exit(127);
 }

@@ -172,4 +172,29 @@ std::vector<std::string> exec_environment(const spec::Process& p) {
   return env;
 }
 
+void ExecImage::exec() const {
+  ::execve(path.c_str(), const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp.data()));
+}
+
+ExecImage prepare_process(const spec::Process& p, const std::vector<std::string>& extra_env) {
+  if (::chdir(p.cwd.c_str()) != 0) {
+    if (errno != ENOENT) throw sys_error("chdir " + p.cwd);
+    fs::mkdir_p(p.cwd, 0755);
+    if (::chdir(p.cwd.c_str()) != 0) throw sys_error("chdir " + p.cwd);
+  }
+  apply_rlimits(p);
+  apply_user_and_capabilities(p);
+  ExecImage img;
+  img.env = exec_environment(p);
+  img.env.insert(img.env.end(), extra_env.begin(), extra_env.end());
+  img.args = p.args;
+  img.path = find_executable(p.args.at(0), img.env);
+  apply_no_new_privileges(p);
+  for (auto& a : img.args) img.argv.push_back(a.data());
+  img.argv.push_back(nullptr);
+  for (auto& e : img.env) img.envp.push_back(e.data());
+  img.envp.push_back(nullptr);
+  return img;
+}
+
 }  // namespace oci::linux_

@@ -20,4 +20,17 @@ std::string find_executable(const std::string& arg0, const std::vector<std::stri
 // The environment for execve: process.env plus HOME from /etc/passwd if unset.
 std::vector<std::string> exec_environment(const spec::Process& p);
 
+// What execve needs, with stable storage for argv/envp.
+struct ExecImage {
+  std::string path;
+  std::vector<std::string> args, env;
+  std::vector<char*> argv, envp;
+  void exec() const;  // execve; returns only on failure (errno set)
+};
+
+// Inside the container's root and namespaces: cwd (created if missing),
+// rlimits, user and capabilities, the executable lookup (as the final user)
+// and no_new_privs. The last step before exec.
+ExecImage prepare_process(const spec::Process& p, const std::vector<std::string>& extra_env);
+
 }  // namespace oci::linux_
