@@ -29,6 +29,7 @@ int cmd_delete(const GlobalOptions&, int, char**);
 int cmd_list(const GlobalOptions&, int, char**);
 int cmd_spec(const GlobalOptions&, int, char**);
 int cmd_features(const GlobalOptions&, int, char**);
+int cmd_exec(const GlobalOptions&, int, char**);
 
 // The config `oci-run spec` writes (runc-like defaults; rootless variant maps
 // the calling user to root and drops what needs privilege).

@@ -26,6 +26,7 @@ struct CommandInfo {
 constexpr CommandInfo kCommands[] = {
     {"create", oci::cli::cmd_create, "create a container"},
     {"start", oci::cli::cmd_start, "run the user process of a created container"},
+    {"exec", oci::cli::cmd_exec, "run a process in a running container"},
     {"run", oci::cli::cmd_run, "create and start a container, wait for it and delete it"},
     {"state", oci::cli::cmd_state, "print the state of a container"},
     {"kill", oci::cli::cmd_kill, "send a signal to the container's init process"},

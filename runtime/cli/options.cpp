@@ -25,6 +25,11 @@ int ParsedArgs::get_int(const std::string& name, int def) const {
   return v;
 }
 
+std::vector<std::string> ParsedArgs::get_all(const std::string& name) const {
+  auto it = all.find(name);
+  return it == all.end() ? std::vector<std::string>{} : it->second;
+}
+
 ParsedArgs parse_args(const char* command, int argc, char** argv, std::span<const OptionSpec> table,
                       bool stop_at_positional) {
   std::vector<option> longs;
@@ -65,6 +70,7 @@ ParsedArgs parse_args(const char* command, int argc, char** argv, std::span<cons
         if (o.short_name == c) spec = &o;
     if (!spec) continue;
     out.values[spec->name] = spec->has_arg && optarg ? optarg : "";
+    out.all[spec->name].push_back(out.values[spec->name]);
   }
   for (int i = optind; i < argc; ++i) out.positional.emplace_back(argv[i]);
   return out;

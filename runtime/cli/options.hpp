@@ -18,13 +18,15 @@ struct OptionSpec {
 };
 
 struct ParsedArgs {
-  std::map<std::string, std::string> values;  // long name -> value ("" for flags)
+  std::map<std::string, std::string> values;  // long name -> last value ("" for flags)
+  std::map<std::string, std::vector<std::string>> all;  // every value of repeated options
   std::vector<std::string> positional;
   bool help = false;
 
   bool has(const std::string& name) const { return values.count(name) != 0; }
   std::string get(const std::string& name, const std::string& def = "") const;
   int get_int(const std::string& name, int def) const;  // throws on a non-number
+  std::vector<std::string> get_all(const std::string& name) const;
 };
 
 // argv[0] is the subcommand. `stop_at_positional` leaves everything after the

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "spec/config.hpp"
 #include "spec/state.hpp"
 
 namespace oci::container {
@@ -35,5 +36,22 @@ std::vector<spec::State> list(const std::string& root);
 void kill(const std::string& root, const std::string& id, int sig, bool all);
 // delete: a created or stopped container; with force, a running one too.
 void destroy(const std::string& root, const std::string& id, bool force);
+
+struct ExecOptions {
+  std::string root;
+  std::string id;
+  spec::Process process;
+  std::string pid_file;
+  std::string console_socket;
+  std::string cgroup;  // --cgroup: a sub-cgroup of the container's
+  int preserve_fds = 0;
+  bool ignore_paused = false;
+  int console_fd = -1;  // foreground exec -t without --console-socket
+};
+// Starts a process inside a running container; returns its host pid once it
+// has exec'd (the pid file is written by then).
+pid_t exec(const ExecOptions& opts);
+// The container's config process: the base of `exec` in the flag form.
+spec::Process container_process(const std::string& root, const std::string& id);
 
 }  // namespace oci::container

@@ -1,0 +1,201 @@
+// `exec`: a new process in a running container. One clone3: the pid and time
+// namespaces are entered by the runtime first (they apply to children), the
+// child enters the others (user first), the container's root and cgroup,
+// then takes on the process's identity and execs.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <sys/wait.h>
+
+#include "runtime/container/container.hpp"
+#include "runtime/container/state_store.hpp"
+#include "runtime/container/sync.hpp"
+#include "runtime/linux/process_security.hpp"
+#include "runtime/linux/proc.hpp"
+#include "runtime/linux/sys.hpp"
+#include "runtime/linux/terminal.hpp"
+#include "runtime/util/fs.hpp"
+#include "spec/error.hpp"
+#include "spec/parse.hpp"
+
+namespace oci::container {
+namespace {
+
+struct NsFile {
+  const char* name;  // /proc/<pid>/ns/<name>
+  int flag;
+};
+// User first: it grants the rights to enter the others.
+constexpr NsFile kNamespaces[] = {
+    {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},      {"net", CLONE_NEWNET},
+    {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},     {"cgroup", CLONE_NEWCGROUP},
+    {"pid", CLONE_NEWPID},   {"time", CLONE_NEWTIME},
+};
+
+struct Joined {
+  int flag;
+  UniqueFd fd;
+};
+
+// The container's namespaces that differ from ours.
+std::vector<Joined> container_namespaces(pid_t pid) {
+  std::vector<Joined> out;
+  std::string base = "/proc/" + std::to_string(pid) + "/ns/";
+  for (const auto& ns : kNamespaces) {
+    struct stat theirs, ours;
+    std::string path = base + ns.name;
+    if (::stat(path.c_str(), &theirs) != 0) {
+      if (errno == ENOENT) continue;  // kernel without this namespace type
+      throw sys_error("stat " + path);
+    }
+    if (::stat((std::string("/proc/self/ns/") + ns.name).c_str(), &ours) == 0 &&
+        ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev)
+      continue;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw sys_error("open " + path);
+    out.push_back({ns.flag, std::move(fd)});
+  }
+  return out;
+}
+
+struct ChildCtx {
+  const spec::Process* process;
+  const std::vector<Joined>* ns;
+  int root_fd;
+  int sync_fd;
+  int console_fd;
+  int preserve_fds;
+  std::vector<int> close_in_child;
+};
+
+[[noreturn]] void exec_child(const ChildCtx& c) noexcept {
+  for (int fd : c.close_in_child) ::close(fd);
+  try {
+    auto go = recv_packet(c.sync_fd);
+    if (!go || go->type != Msg::Go) ::_exit(1);
+    for (const auto& j : *c.ns) {
+      if (j.flag == CLONE_NEWPID || j.flag == CLONE_NEWTIME) continue;  // done by the parent
+      if (::setns(j.fd.get(), j.flag) != 0) throw sys_error("setns into the container");
+    }
+    // The container's root as its init sees it (also right for --no-pivot).
+    if (::fchdir(c.root_fd) != 0 || ::chroot(".") != 0 || ::chdir("/") != 0)
+      throw sys_error("enter the container root");
+    ::close(c.root_fd);
+    if (c.process->terminal) {
+      linux_::setup_terminal(c.console_fd, c.process->console_size);
+      ::close(c.console_fd);
+    }
+    linux_::ExecImage image = linux_::prepare_process(*c.process, {});
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (sys::close_range(static_cast<unsigned>(3 + c.preserve_fds), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+      throw sys_error("close_range");
+    // The sync socket is close-on-exec: EOF tells the runtime exec worked.
+    image.exec();
+    throw sys_error("exec " + image.path);
+  } catch (const std::exception& e) {
+    try {
+      send_packet(c.sync_fd, Msg::Error, e.what());
+    } catch (...) {
+    }
+  }
+  ::_exit(127);
+}
+
+}  // namespace
+
+spec::Process container_process(const std::string& root, const std::string& id) {
+  validate_id(id);
+  auto dir = ContainerDir::open(root, id, true);
+  if (!dir) throw Error("container does not exist");
+  auto s = dir->load();
+  if (!s) throw Error("container " + id + " is being created");
+  spec::Config c = spec::load_config(fs::join(s->bundle, "config.json"));
+  return c.process ? *c.process : spec::Process{};
+}
+
+pid_t exec(const ExecOptions& o) {
+  validate_id(o.id);
+  const spec::Process& p = o.process;
+  if (!p.apparmor_profile.empty())
+    throw Error("process.apparmorProfile: AppArmor is not enabled on this host");
+  if (!p.selinux_label.empty()) throw Error("process.selinuxLabel: SELinux is not enabled on this host");
+  if (p.args.empty()) throw Error("exec: process.args must not be empty");
+  if (p.terminal && o.console_socket.empty() && o.console_fd < 0)
+    throw Error("process.terminal is true but no --console-socket was given");
+
+  auto dir = ContainerDir::open(o.root, o.id, true);
+  if (!dir) throw Error("container does not exist");
+  auto s = dir->load();
+  if (!s || !linux_::process_matches(s->pid, s->pid_start))
+    throw Error("cannot exec in a stopped container");
+
+  UniqueFd pidfd(sys::pidfd_open(s->pid));
+  if (!pidfd || !linux_::process_matches(s->pid, s->pid_start))
+    throw Error("cannot exec in a stopped container");
+  std::vector<Joined> ns = container_namespaces(s->pid);
+  std::string root_path = "/proc/" + std::to_string(s->pid) + "/root";
+  UniqueFd rootfd(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) throw sys_error("open " + root_path);
+  UniqueFd console;
+  if (p.terminal) {
+    if (!o.console_socket.empty()) console = linux_::connect_console_socket(o.console_socket);
+    else console.reset(::fcntl(o.console_fd, F_DUPFD_CLOEXEC, 3));
+  }
+  std::vector<std::string> cgroup_dirs = s->cgroup.dirs;
+  if (!o.cgroup.empty()) {
+    if (o.cgroup.find("..") != std::string::npos)
+      throw Error("exec: --cgroup \"" + o.cgroup + "\" must not contain ..");
+    for (auto& d : cgroup_dirs) {
+      d = fs::join(d, o.cgroup);
+      if (!fs::exists(d)) throw Error("exec: --cgroup: " + d + " does not exist");
+    }
+  }
+
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw sys_error("socketpair");
+  UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+  // pid and time namespaces apply to our children: enter them here.
+  for (const auto& j : ns)
+    if ((j.flag == CLONE_NEWPID || j.flag == CLONE_NEWTIME) && ::setns(j.fd.get(), j.flag) != 0)
+      throw sys_error("setns into the container's pid/time namespace");
+
+  ChildCtx ctx{&p, &ns, rootfd.get(), child_sock.get(), console.get(), o.preserve_fds,
+               {parent_sock.get(), dir->fd(), pidfd.get()}};
+  sys::CloneArgs args;
+  args.exit_signal = SIGCHLD;
+  pid_t child = sys::clone3(args);
+  if (child < 0) throw sys_error("clone3");
+  if (child == 0) exec_child(ctx);
+  child_sock.reset();
+  console.reset();
+  rootfd.reset();
+
+  auto kill_child = [&] {
+    ::kill(child, SIGKILL);
+    while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  };
+  try {
+    std::string pid_s = std::to_string(child);
+    for (const auto& d : cgroup_dirs) fs::write_file(d + "/cgroup.procs", pid_s);
+    send_packet(parent_sock.get(), Msg::Go);
+    auto reply = recv_packet(parent_sock.get());
+    if (reply && reply->type == Msg::Error) throw Error(reply->payload);
+    if (!o.pid_file.empty()) fs::write_file_atomic(fs::absolute(o.pid_file), pid_s);
+  } catch (...) {
+    kill_child();
+    throw;
+  }
+  return child;
+}
+
+}  // namespace oci::container
