@@ -1,0 +1,160 @@
+"""exec: a new process inside a running container."""
+import json
+import os
+import subprocess
+import socket
+import threading
+
+import pytest
+
+from conftest import status_fields
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+
+@pytest.fixture
+def running(bundle, runtime):
+    """A created+started container running `sleep 1000`."""
+    bundle.set_args("sleep", "1000")
+    cid = runtime.new_id("exec")
+    runtime.create(bundle, cid)
+    runtime.start(cid)
+    return cid
+
+
+
+def test_exec_output_and_exit_code(runtime, running):
+    r = runtime.cmd("exec", running, "sh", "-c", "echo out; echo err >&2; exit 5")
+    assert r.returncode == 5, r
+    assert r.stdout == "out\n"
+    assert r.stderr == "err\n"
+
+
+def test_exec_user_cwd_env(runtime, running):
+    r = runtime.cmd("exec", "--user", "65534:65534", "--cwd", "/tmp/newdir", "-e", "A=1", "--env", "B=two",
+                    running, "sh", "-c", 'id -u; id -g; pwd; echo "$A $B"')
+    assert r.returncode == 0, r
+    assert r.stdout.split("\n")[:4] == ["65534", "65534", "/tmp/newdir", "1 two"]
+
+
+def test_exec_joins_every_namespace_and_cgroup(runtime, running):
+    init = runtime.state(running)["pid"]
+    r = runtime.cmd("exec", running, "sh", "-c",
+                    "for n in mnt pid net ipc uts cgroup; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup")
+    assert r.returncode == 0, r
+    lines = r.stdout.splitlines()
+    for i, n in enumerate(["mnt", "pid", "net", "ipc", "uts", "cgroup"]):
+        assert lines[i] == os.readlink(f"/proc/{init}/ns/{n}"), n
+    with open(f"/proc/{init}/cgroup") as f:
+        init_pids_line = [l for l in f.read().splitlines() if ":pids:" in l]
+    # Inside a new cgroup namespace the container's cgroup shows as "/".
+    assert any(":pids:/" in l for l in lines[6:]) and init_pids_line
+
+
+def test_exec_process_file(runtime, running, tmp_path):
+    proc = {"args": ["sh", "-c", "echo $X; id -u"], "env": ["X=from-file", "PATH=/bin"], "cwd": "/",
+            "user": {"uid": 1, "gid": 1}}
+    p = tmp_path / "process.json"
+    p.write_text(json.dumps(proc))
+    r = runtime.cmd("exec", "--process", p, running)
+    assert r.returncode == 0, r
+    assert r.stdout == "from-file\n1\n"
+
+
+def test_exec_missing_executable(runtime, running):
+    r = runtime.cmd("exec", running, "nosuchcmd")
+    assert r.returncode != 0
+    assert 'exec: "nosuchcmd": executable file not found in $PATH' in r.stderr
+    r = runtime.cmd("exec", running, "/bin/nope")
+    assert r.returncode != 0
+    assert "no such file or directory" in r.stderr
+
+
+def test_exec_detach_pid_file(runtime, running, tmp_path):
+    pf = tmp_path / "exec.pid"
+    r = runtime.cmd("exec", "-d", "--pid-file", pf, running, "sleep", "1000")
+    assert r.returncode == 0, r
+    text = pf.read_text()
+    assert text.isdigit(), repr(text)
+    pid = int(text)
+    runtime.tracker.note_pid(pid)
+    assert status_fields(open(f"/proc/{pid}/status").read())["Name"] == "sleep"
+    r = runtime.cmd("ps", "--format", "json", running)
+    if r.returncode == 0:  # ps arrives with the cgroup work
+        assert pid in json.loads(r.stdout)
+
+
+def test_exec_no_host_fd_leaks(runtime, running, tmp_path):
+    leak = open(tmp_path / "leak", "w")
+    try:
+        r = runtime.cmd("exec", running, "ls", "/proc/self/fd", stdout=None)
+        assert r.returncode == 0, r
+        # 0-2 plus the directory fd ls itself opens
+        assert sorted(int(x) for x in r.stdout.split()) == [0, 1, 2, 3]
+    finally:
+        leak.close()
+
+
+def test_exec_preserve_fds(runtime, running, tmp_path):
+    extra = tmp_path / "extra"
+    extra.write_text("preserved-data")
+    # fd 3 is passed on with --preserve-fds 1; fd 4 must not reach the container.
+    script = (f'exec 3<"{extra}" 4<"{extra}"; exec "$0" --root "$1" exec --preserve-fds 1 "$2" '
+              f'sh -c "cat /proc/self/fd/3; echo; ls /proc/self/fd"')
+    p = subprocess.run(["bash", "-c", script, runtime.binary, str(runtime.root), running],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    assert p.returncode == 0, p
+    out = p.stdout.decode().splitlines()
+    assert out[0] == "preserved-data"
+    # 0-3, plus the directory fd ls opens (4); a leaked fd 4 would push that to 5.
+    assert out[1:] == ["0", "1", "2", "3", "4"], out
+
+
+def test_exec_console_socket(runtime, running, tmp_path):
+    path = str(tmp_path / "console.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    got = {}
+
+    def accept():
+        conn, _ = srv.accept()
+        msg, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+        got["name"], got["fds"] = msg, fds
+        conn.close()
+
+    t = threading.Thread(target=accept)
+    t.start()
+    r = runtime.cmd("exec", "-d", "-t", "--console-socket", path, running, "sh", "-c", "tty; sleep 2")
+    t.join(10)
+    srv.close()
+    assert r.returncode == 0, r
+    assert got.get("fds"), "no pty master received"
+    master = got["fds"][0]
+    try:
+        data = b""
+        import select
+        while b"\n" not in data:
+            ready, _, _ = select.select([master], [], [], 5)
+            assert ready, f"no output on the pty, got {data!r}"
+            data += os.read(master, 1024)
+        assert data.startswith(b"/dev/pts/"), data
+    finally:
+        os.close(master)
+
+
+def test_exec_into_stopped_container(bundle, runtime):
+    bundle.set_args("true")
+    cid = runtime.new_id()
+    runtime.create(bundle, cid)
+    runtime.start(cid)
+    runtime.wait_status(cid, "stopped")
+    r = runtime.cmd("exec", cid, "true")
+    assert r.returncode != 0
+    assert "stopped" in r.stderr
+
+
+def test_exec_unknown_container(runtime):
+    r = runtime.cmd("exec", "no-such-container", "true")
+    assert r.returncode != 0
+    assert "container does not exist" in r.stderr
