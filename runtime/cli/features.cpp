@@ -27,8 +27,8 @@ struct HookSupport {
   bool implemented;
 };
 constexpr HookSupport kHooks[] = {
-    {"prestart", false},        {"createRuntime", false}, {"createContainer", false},
-    {"startContainer", false},  {"poststart", false},     {"poststop", false},
+    {"prestart", true},        {"createRuntime", true}, {"createContainer", true},
+    {"startContainer", true},  {"poststart", true},     {"poststop", true},
 };
 
 constexpr bool kCgroupV1 = true;

@@ -17,6 +17,7 @@
 #include "runtime/container/container.hpp"
 #include "runtime/container/state_store.hpp"
 #include "runtime/container/sync.hpp"
+#include "runtime/hooks/runner.hpp"
 #include "runtime/linux/init.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/proc.hpp"
@@ -53,10 +54,6 @@ void check_implemented(const spec::Config& c) {
   auto reject = [](const std::string& field) {
     throw Error("config.json: " + field + ": not supported by this version of oci-run");
   };
-  const auto& h = c.hooks;
-  if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||
-      !h.start_container.empty() || !h.poststart.empty() || !h.poststop.empty())
-    reject("hooks");
   if (c.process) {
     const auto& p = *c.process;
     if (!p.apparmor_profile.empty())
@@ -208,6 +205,18 @@ pid_t create(const CreateOptions& opts) {
       container_pid = static_cast<pid_t>(std::atoi(p->payload.c_str()));
       wait_child(child);  // the intermediate process exits right away
       guard.reset(container_pid);
+    } else if (p->type == Msg::Hooks) {
+      spec::State st;
+      st.id = opts.id;
+      st.status = "created";
+      st.pid = container_pid;
+      st.bundle = bundle;
+      st.rootfs = rootfs;
+      st.annotations = config.annotations;
+      std::string state_json = spec::to_json(st, -1, false);
+      hooks::run(config.hooks.prestart, state_json, "prestart");
+      hooks::run(config.hooks.create_runtime, state_json, "createRuntime");
+      send_packet(parent_sock.get(), Msg::Go, state_json);
     } else if (p->type == Msg::Ready) {
       break;
     }
@@ -227,6 +236,8 @@ pid_t create(const CreateOptions& opts) {
   s.new_pid_ns = plan.new_pid;
   s.annotations = config.annotations;
   s.cgroup = cgroup.record();
+  s.poststart = config.hooks.poststart;
+  s.poststop = config.hooks.poststop;
   dir.save(s);
   if (!opts.pid_file.empty())
     fs::write_file_atomic(fs::absolute(opts.pid_file), std::to_string(container_pid));

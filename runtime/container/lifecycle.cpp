@@ -12,6 +12,7 @@
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/container/state_store.hpp"
+#include "runtime/hooks/runner.hpp"
 #include "runtime/linux/proc.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fd.hpp"
@@ -117,6 +118,15 @@ void start(const std::string& root, const std::string& id) {
   if (len > 1 && buf[0] == 'E') throw Error(std::string(buf + 1, static_cast<size_t>(len - 1)));
   if (!(fds[0].revents & (POLLHUP | POLLERR)))
     throw Error("container process exited before it could run the user program");
+  if (!s->poststart.empty()) {
+    try {
+      hooks::run(s->poststart, spec::to_json(make_state(*s, "running"), -1, false), "poststart");
+    } catch (...) {
+      // runtime-spec 1.3: a failed poststart hook stops the container.
+      sys::pidfd_send_signal(pidfd.get(), SIGKILL);
+      throw;
+    }
+  }
 }
 
 spec::State state(const std::string& root, const std::string& id) {
@@ -181,6 +191,8 @@ void destroy(const std::string& root, const std::string& id, bool force) {
     if (status != "stopped") kill_and_wait(*s);
     else if (!s->new_pid_ns) signal_all(*s, SIGKILL);
     cgroups::destroy(s->cgroup);
+    if (!s->poststop.empty())
+      hooks::run_warn(s->poststop, spec::to_json(make_state(*s, "stopped"), -1, false), "poststop");
   }
   dir->remove();
 }

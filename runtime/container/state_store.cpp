@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
+#include "runtime/hooks/runner.hpp"
 #include "runtime/util/fs.hpp"
 #include "spec/error.hpp"
 
@@ -39,6 +40,8 @@ std::string to_json(const PersistedState& s) {
   j["new_pid_ns"] = s.new_pid_ns;
   if (!s.annotations.empty()) j["annotations"] = s.annotations;
   j["cgroup"] = cgroups::to_json(s.cgroup);
+  if (!s.poststart.empty()) j["poststart"] = hooks::to_json(s.poststart);
+  if (!s.poststop.empty()) j["poststop"] = hooks::to_json(s.poststop);
   return j.dump();
 }
 
@@ -58,6 +61,8 @@ PersistedState state_from_json(const std::string& text) {
     s.new_pid_ns = j.value("new_pid_ns", false);
     if (j.contains("annotations")) s.annotations = j["annotations"];
     if (j.contains("cgroup")) s.cgroup = cgroups::record_from_json(j["cgroup"]);
+    if (j.contains("poststart")) s.poststart = hooks::from_json(j["poststart"]);
+    if (j.contains("poststop")) s.poststop = hooks::from_json(j["poststop"]);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("corrupt state file: ") + e.what());
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/cgroups/record.hpp"
+#include "spec/config.hpp"
 #include "runtime/util/fd.hpp"
 
 namespace oci::container {
@@ -34,6 +35,7 @@ struct PersistedState {
   bool new_pid_ns = false;
   std::map<std::string, std::string> annotations;
   CgroupRecord cgroup;
+  std::vector<spec::Hook> poststart, poststop;  // run by start and delete
 };
 
 std::string to_json(const PersistedState& s);

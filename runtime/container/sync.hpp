@@ -11,6 +11,8 @@ enum class Msg : char {
   Go = 'G',       // parent -> child: ids mapped, cgroup joined; continue
   UserNs = 'U',   // child -> parent: I unshared a user ns; write my maps
   Pid = 'P',      // child -> parent: the container process is this pid (after a fork)
+  Hooks = 'H',    // child -> parent: mounts are ready, run prestart/createRuntime hooks;
+                  // the Go reply carries the state JSON for the in-container hooks
   Ready = 'R',    // child -> parent: set up, waiting on the exec fifo
   Error = 'E',    // child -> parent: failed, payload is the message
 };

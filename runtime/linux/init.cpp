@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "runtime/container/sync.hpp"
+#include "runtime/hooks/runner.hpp"
 #include "runtime/linux/process_security.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/linux/terminal.hpp"
@@ -88,6 +89,18 @@ void run_init(const InitContext& ctx) {
 
   ::umask(0);  // device nodes and dirs get exactly the modes asked for
   prepare_rootfs(ctx.rootfs);
+  std::string hook_state;
+  const auto& h = c.hooks;
+  if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||
+      !h.start_container.empty()) {
+    // prestart/createRuntime run in the runtime's namespaces, now; then
+    // createContainer here, in the container's mount namespace, before pivot_root.
+    container::send_packet(ctx.sync_fd, Msg::Hooks);
+    auto reply = container::recv_packet(ctx.sync_fd);
+    if (!reply || reply->type != Msg::Go) ::_exit(1);
+    hook_state = reply->payload;
+    hooks::run(h.create_container, hook_state, "createContainer");
+  }
   enter_rootfs(ctx.rootfs);
   finalize_rootfs(ctx.rootfs);
 
@@ -123,6 +136,15 @@ void run_init(const InitContext& ctx) {
   while ((n = ::read(fifo, &byte, 1)) < 0 && errno == EINTR) {
   }
   if (n != 1) ::_exit(1);
+  if (!h.start_container.empty()) {
+    try {
+      hooks::run(h.start_container, hook_state, "startContainer");
+    } catch (const std::exception& e) {
+      std::string msg = std::string("E") + e.what();
+      (void)!::write(fifo, msg.data(), msg.size());
+      ::_exit(1);
+    }
+  }
   // Nothing of the runtime survives exec: every fd above the preserved ones
   // is close-on-exec from here.
   if (sys::close_range(static_cast<unsigned>(first_closed), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
