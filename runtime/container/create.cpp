@@ -21,6 +21,7 @@
 #include "runtime/linux/init.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/proc.hpp"
+#include "runtime/linux/rootfs.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/util/fs.hpp"
@@ -156,6 +157,7 @@ pid_t create(const CreateOptions& opts) {
   ctx.rootfs.rootfs = rootfs;
   ctx.rootfs.bundle = bundle;
   ctx.rootfs.no_pivot = opts.no_pivot;
+  ctx.rootfs.host_mount_ns = !(config.linux && config.linux->has_namespace("mount"));
   ctx.rootfs.in_userns =
       plan.new_user || (!plan.child_join.empty() && plan.child_join[0].flag == CLONE_NEWUSER);
   ctx.rootfs.new_cgroupns = plan.new_cgroup;
@@ -174,6 +176,7 @@ pid_t create(const CreateOptions& opts) {
     ctx.extra_env.push_back("LISTEN_PID=1");
   }
 
+  uint64_t host_rootfs_id = ctx.rootfs.host_mount_ns ? linux_::mount_id(rootfs) : 0;
   sys::CloneArgs args;
   args.flags = plan.clone_flags;
   args.exit_signal = SIGCHLD;
@@ -181,6 +184,17 @@ pid_t create(const CreateOptions& opts) {
   if (child < 0) throw sys_error("clone3");
   if (child == 0) linux_::container_init(ctx);
 
+  // Without a mount namespace the child's mounts land in ours: undo on failure.
+  struct HostMounts {
+    const std::string* rootfs;
+    uint64_t original;
+    ~HostMounts() {
+      if (rootfs) try {
+          linux_::detach_host_rootfs(*rootfs, original);
+        } catch (...) {
+        }
+    }
+  } host_mounts{ctx.rootfs.host_mount_ns ? &rootfs : nullptr, host_rootfs_id};
   ChildGuard guard(child);
   child_sock.reset();
   console.reset();
@@ -234,6 +248,7 @@ pid_t create(const CreateOptions& opts) {
   s.owner = ::getuid();
   s.has_process = has_process;
   s.new_pid_ns = plan.new_pid;
+  s.host_rootfs_mount_id = host_rootfs_id;
   s.annotations = config.annotations;
   s.cgroup = cgroup.record();
   s.poststart = config.hooks.poststart;
@@ -244,6 +259,7 @@ pid_t create(const CreateOptions& opts) {
   cgroup.commit();
   dir.commit();
   guard.release();
+  host_mounts.rootfs = nullptr;
   return container_pid;
 }
 

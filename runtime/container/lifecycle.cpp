@@ -14,6 +14,7 @@
 #include "runtime/container/state_store.hpp"
 #include "runtime/hooks/runner.hpp"
 #include "runtime/linux/proc.hpp"
+#include "runtime/linux/rootfs.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fd.hpp"
 #include "spec/error.hpp"
@@ -191,6 +192,7 @@ void destroy(const std::string& root, const std::string& id, bool force) {
     if (status != "stopped") kill_and_wait(*s);
     else if (!s->new_pid_ns) signal_all(*s, SIGKILL);
     cgroups::destroy(s->cgroup);
+    if (s->host_rootfs_mount_id) linux_::detach_host_rootfs(s->rootfs, s->host_rootfs_mount_id);
     if (!s->poststop.empty())
       hooks::run_warn(s->poststop, spec::to_json(make_state(*s, "stopped"), -1, false), "poststop");
   }

@@ -38,6 +38,7 @@ std::string to_json(const PersistedState& s) {
   j["owner"] = s.owner;
   j["has_process"] = s.has_process;
   j["new_pid_ns"] = s.new_pid_ns;
+  if (s.host_rootfs_mount_id) j["host_rootfs_mount_id"] = s.host_rootfs_mount_id;
   if (!s.annotations.empty()) j["annotations"] = s.annotations;
   j["cgroup"] = cgroups::to_json(s.cgroup);
   if (!s.poststart.empty()) j["poststart"] = hooks::to_json(s.poststart);
@@ -59,6 +60,7 @@ PersistedState state_from_json(const std::string& text) {
     s.owner = j.at("owner");
     s.has_process = j.value("has_process", true);
     s.new_pid_ns = j.value("new_pid_ns", false);
+    s.host_rootfs_mount_id = j.value("host_rootfs_mount_id", uint64_t{0});
     if (j.contains("annotations")) s.annotations = j["annotations"];
     if (j.contains("cgroup")) s.cgroup = cgroups::record_from_json(j["cgroup"]);
     if (j.contains("poststart")) s.poststart = hooks::from_json(j["poststart"]);

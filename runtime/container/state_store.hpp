@@ -33,6 +33,9 @@ struct PersistedState {
   uid_t owner = 0;
   bool has_process = true;
   bool new_pid_ns = false;
+  // No mount namespace: delete detaches the rootfs bind if the mount at rootfs
+  // is no longer this one (the mount id before create; 0 = nothing to do).
+  uint64_t host_rootfs_mount_id = 0;
   std::map<std::string, std::string> annotations;
   CgroupRecord cgroup;
   std::vector<spec::Hook> poststart, poststop;  // run by start and delete

@@ -11,6 +11,13 @@
 namespace oci::linux_ {
 
 void enter_rootfs(const RootfsContext& ctx) {
+  if (ctx.host_mount_ns) {
+    // pivot_root or MS_MOVE would act on the caller's mount namespace.
+    if (::chdir(ctx.rootfs.c_str()) != 0) throw sys_error("chdir " + ctx.rootfs);
+    if (::chroot(".") != 0) throw sys_error("chroot " + ctx.rootfs);
+    if (::chdir("/") != 0) throw sys_error("chdir /");
+    return;
+  }
   if (ctx.no_pivot) {
     if (::chdir(ctx.rootfs.c_str()) != 0) throw sys_error("chdir " + ctx.rootfs);
     if (::mount(ctx.rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) != 0)

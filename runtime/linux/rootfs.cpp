@@ -124,8 +124,10 @@ void prepare_rootfs(const RootfsContext& ctx) {
   unsigned long initial = MS_PRIVATE;
   if (prop_name.find("slave") != std::string::npos || prop_name.find("shared") != std::string::npos)
     initial = MS_SLAVE;
-  do_mount("", "/", nullptr, MS_REC | initial, "", "set propagation of /");
+  if (!ctx.host_mount_ns) do_mount("", "/", nullptr, MS_REC | initial, "", "set propagation of /");
   do_mount(ctx.rootfs, ctx.rootfs, nullptr, MS_BIND | MS_REC, "", "bind mount rootfs " + ctx.rootfs);
+  if (ctx.host_mount_ns)  // nothing mounted below the rootfs may propagate to the host's peers
+    do_mount("", ctx.rootfs, nullptr, MS_REC | MS_PRIVATE, "", "make rootfs " + ctx.rootfs + " private");
   UniqueFd rootfd(::open(ctx.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd) throw sys_error("open rootfs " + ctx.rootfs);
 
@@ -136,6 +138,21 @@ void prepare_rootfs(const RootfsContext& ctx) {
     readonly_paths(rootfd.get(), c.linux->readonly_paths);
     mask_paths(rootfd.get(), c.linux->masked_paths);
   }
+}
+
+uint64_t mount_id(const std::string& path) {
+  struct statx stx {};
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0 ||
+      !(stx.stx_mask & STATX_MNT_ID))
+    return 0;
+  return stx.stx_mnt_id;
+}
+
+void detach_host_rootfs(const std::string& rootfs, uint64_t original_mount_id) {
+  uint64_t now = mount_id(rootfs);
+  if (now == 0 || now == original_mount_id) return;
+  if (::umount2(rootfs.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL && errno != ENOENT)
+    throw sys_error("unmount " + rootfs);
 }
 
 void finalize_rootfs(const RootfsContext& ctx) {

@@ -3,6 +3,7 @@
 // /dev, maskedPaths and readonlyPaths; then entering it (pivot_root.cpp).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "runtime/cgroups/hierarchy.hpp"
@@ -16,6 +17,10 @@ struct RootfsContext {
   std::string rootfs;  // absolute host path
   std::string bundle;  // for relative bind sources
   bool no_pivot = false;
+  // No mount namespace in the config: everything happens in the caller's
+  // mount namespace, so "/" is left alone, the rootfs bind is made private and
+  // entered with chroot; delete detaches it (see detach_host_rootfs).
+  bool host_mount_ns = false;
   bool in_userns = false;  // no mknod: bind-mount device nodes instead
   bool new_cgroupns = false;
   const cgroups::Layout* layout = nullptr;
@@ -28,5 +33,11 @@ void prepare_rootfs(const RootfsContext& ctx);
 void enter_rootfs(const RootfsContext& ctx);
 // After entering: root.readonly and rootfsPropagation.
 void finalize_rootfs(const RootfsContext& ctx);
+// The id of the mount `path` is on (statx STATX_MNT_ID); 0 if unknown.
+uint64_t mount_id(const std::string& path);
+// Lazily unmount the rootfs bind (and all below it) left in the caller's mount
+// namespace by a container without a mount namespace: only if the mount at
+// rootfs is no longer `original_mount_id` (so a user's own mount is never touched).
+void detach_host_rootfs(const std::string& rootfs, uint64_t original_mount_id);
 
 }  // namespace oci::linux_
