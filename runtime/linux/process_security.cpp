@@ -85,7 +85,20 @@ void apply_user_and_capabilities(const spec::Process& p) {
     put(CAP_EFFECTIVE, effective);
     put(CAP_PERMITTED, permitted);
     put(CAP_INHERITABLE, inheritable);
-    if (cap_set_proc(set) != 0) throw sys_error("apply capabilities");
+    if (cap_set_proc(set) != 0) {
+      int err = errno;
+      // Name the culprit: a capability the runtime itself does not hold.
+      for (auto* v : {&permitted, &effective, &inheritable})
+        for (auto c : *v)
+          if (::prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0 && v != &inheritable) {
+            std::string name = std::to_string(c);
+            for (const auto& e : spec::capability_table())
+              if (e.value == c) name = std::string(e.name);
+            throw Error("apply capabilities: " + name +
+                        " is not in the bounding set (the runtime's or the config's), so it cannot be granted");
+          }
+      throw sys_error("apply capabilities", err);
+    }
   } catch (...) {
     cap_free(set);
     throw;
