@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "runtime/util/fs.hpp"
+#include "spec/error.hpp"
 
 namespace oci::cgroups {
 namespace {
@@ -75,10 +76,46 @@ Layout parse_layout(std::string_view mountinfo, std::string_view proc_cgroup) {
   return layout;
 }
 
-Layout detect() {
-  auto mi = fs::read_file("/proc/self/mountinfo");
-  auto cg = fs::read_file("/proc/self/cgroup");
-  return parse_layout(mi, cg);
+const Layout& detect() {
+  static const Layout layout = [] {
+    auto mi = fs::read_file("/proc/self/mountinfo");
+    auto cg = fs::read_file("/proc/self/cgroup");
+    return parse_layout(mi, cg);
+  }();
+  return layout;
+}
+
+Driver select_driver(const Layout& layout, const char* forced) {
+  std::string f = forced ? forced : "";
+  if (f.empty() || f == "auto") {
+    if (layout.pure_v2()) return Driver::V2;
+    if (layout.v1.empty()) throw Error("no cgroup hierarchy is mounted on this host");
+    return layout.unified ? Driver::Hybrid : Driver::V1;
+  }
+  std::string what = "OCI_RUN_CGROUP_DRIVER=" + f + ": ";
+  if (f == "v2") {
+    if (!layout.unified) throw Error(what + "no cgroup2 hierarchy is mounted on this host");
+    return Driver::V2;
+  }
+  if (f == "v1") {
+    if (layout.v1.empty()) throw Error(what + "no cgroup v1 hierarchy is mounted on this host");
+    return Driver::V1;
+  }
+  if (f == "hybrid") {
+    if (layout.v1.empty() || !layout.unified)
+      throw Error(what + "needs both cgroup v1 hierarchies and a cgroup2 mount");
+    return Driver::Hybrid;
+  }
+  throw Error(what + "unknown driver (use v1, v2, hybrid or auto)");
+}
+
+const char* driver_name(Driver d) {
+  switch (d) {
+    case Driver::V1: return "v1";
+    case Driver::V2: return "v2";
+    case Driver::Hybrid: return "hybrid";
+  }
+  return "v1";
 }
 
 std::string resolve_path(const std::string& cgroups_path, const std::string& id,

@@ -24,7 +24,22 @@ struct Layout {
 
 // Builds the layout from the text of /proc/self/mountinfo and /proc/self/cgroup.
 Layout parse_layout(std::string_view mountinfo, std::string_view proc_cgroup);
-Layout detect();
+// The host's layout, read once per process.
+const Layout& detect();
+
+// How a container's cgroup is laid out:
+//   V1      one cgroup per v1 hierarchy the runtime is in;
+//   V2      one cgroup in the cgroup2 hierarchy, which holds every controller;
+//   Hybrid  V1, plus a cgroup in the cgroup2 hierarchy (membership, cgroup.kill,
+//           cgroup.freeze and v2-only controllers such as hugetlb there).
+enum class Driver { V1, V2, Hybrid };
+
+// Picks the driver for `layout`: by default pure v2 -> V2, v1 with a cgroup2
+// mount -> Hybrid, v1 only -> V1. `forced` is $OCI_RUN_CGROUP_DRIVER ("v1",
+// "v2", "hybrid"; null/empty/"auto" = default); throws oci::Error when the
+// value is unknown or the host lacks what it asks for.
+Driver select_driver(const Layout& layout, const char* forced);
+const char* driver_name(Driver d);  // "v1", "v2", "hybrid"
 
 // Where a container's cgroup lives inside one hierarchy: absolute cgroupsPath is
 // taken as is, a relative one is joined to the process's own cgroup there; an

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
 
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
@@ -142,6 +143,9 @@ pid_t create(const CreateOptions& opts) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw sys_error("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
 
+  std::optional<linux_::PidNsForChildrenRestore> restore_pid_ns;
+  for (const auto& ns : parent_ns)
+    if (ns.ns.flag == CLONE_NEWPID) restore_pid_ns.emplace();
   for (const auto& ns : parent_ns) linux_::join(ns);
   if (plan.new_time) {
     if (::unshare(CLONE_NEWTIME) != 0) throw sys_error("unshare time namespace");
@@ -183,6 +187,7 @@ pid_t create(const CreateOptions& opts) {
   pid_t child = sys::clone3(args);
   if (child < 0) throw sys_error("clone3");
   if (child == 0) linux_::container_init(ctx);
+  restore_pid_ns.reset();  // hooks we run later stay in our pid namespace
 
   // Without a mount namespace the child's mounts land in ours: undo on failure.
   struct HostMounts {

@@ -11,12 +11,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include <sys/wait.h>
 
 #include "runtime/container/container.hpp"
 #include "runtime/container/state_store.hpp"
 #include "runtime/container/sync.hpp"
+#include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/process_security.hpp"
 #include "runtime/linux/proc.hpp"
 #include "runtime/linux/sys.hpp"
@@ -163,7 +165,11 @@ pid_t exec(const ExecOptions& o) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw sys_error("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
-  // pid and time namespaces apply to our children: enter them here.
+  // pid and time namespaces apply to our children: enter them here, and go
+  // back once the child exists.
+  std::optional<linux_::PidNsForChildrenRestore> restore_pid_ns;
+  for (const auto& j : ns)
+    if (j.flag == CLONE_NEWPID) restore_pid_ns.emplace();
   for (const auto& j : ns)
     if ((j.flag == CLONE_NEWPID || j.flag == CLONE_NEWTIME) && ::setns(j.fd.get(), j.flag) != 0)
       throw sys_error("setns into the container's pid/time namespace");
@@ -175,6 +181,7 @@ pid_t exec(const ExecOptions& o) {
   pid_t child = sys::clone3(args);
   if (child < 0) throw sys_error("clone3");
   if (child == 0) exec_child(ctx);
+  restore_pid_ns.reset();
   child_sock.reset();
   console.reset();
   rootfd.reset();

@@ -78,6 +78,13 @@ void join(const OpenNs& ns) {
     throw sys_error("setns " + ns.ns.type + " namespace " + ns.ns.path);
 }
 
+PidNsForChildrenRestore::PidNsForChildrenRestore()
+    : own_(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) {
+  if (!own_) throw sys_error("open /proc/self/ns/pid");
+}
+
+PidNsForChildrenRestore::~PidNsForChildrenRestore() { ::setns(own_.get(), CLONE_NEWPID); }
+
 std::string format_id_map(const std::vector<spec::IdMapping>& maps) {
   std::string out;
   for (const auto& m : maps)

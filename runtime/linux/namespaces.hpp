@@ -45,6 +45,20 @@ struct OpenNs {
 std::vector<OpenNs> open_namespaces(const std::vector<JoinNs>& joins);
 void join(const OpenNs& ns);  // setns
 
+// Remembers this process's pid namespace for children and switches back to it
+// on destruction: after a clone into a joined pid namespace, our own later
+// children (hooks, sanitizer helpers) must not land in the container's.
+class PidNsForChildrenRestore {
+ public:
+  PidNsForChildrenRestore();  // opens /proc/self/ns/pid (our active pid ns)
+  ~PidNsForChildrenRestore();
+  PidNsForChildrenRestore(const PidNsForChildrenRestore&) = delete;
+  PidNsForChildrenRestore& operator=(const PidNsForChildrenRestore&) = delete;
+
+ private:
+  UniqueFd own_;
+};
+
 // "0 1000 1\n..." for /proc/<pid>/uid_map.
 std::string format_id_map(const std::vector<spec::IdMapping>& maps);
 void write_id_maps(pid_t pid, const spec::Linux& linux);

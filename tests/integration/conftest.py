@@ -35,6 +35,7 @@ MAKE_BUNDLE = REPO / "tests" / "make-bundle.sh"
 OCI_RUN = os.environ.get("OCI_RUN", str(REPO / "build" / "oci-run"))
 
 CMD_TIMEOUT = 10  # seconds for one oci-run command
+TEARDOWN_TIMEOUT = 5  # seconds for one oci-run command during cleanup
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -218,11 +219,20 @@ _TEMPLATE: dict = {}
 def make_bundle(path: Path, *cmd: str) -> Bundle:
     """A copy of a session-wide bundle made once by tests/make-bundle.sh
     (running the script for every test costs ~2 s)."""
+    if "error" in _TEMPLATE:  # fail fast: make-bundle.sh already failed once
+        pytest.fail(_TEMPLATE["error"], pytrace=False)
     template = _TEMPLATE.get("path")
     if template is None:
+        if not (os.path.isfile(OCI_RUN) and os.access(OCI_RUN, os.X_OK)):
+            _TEMPLATE["error"] = f"OCI_RUN={OCI_RUN} is not an executable file"
+            pytest.fail(_TEMPLATE["error"], pytrace=False)
         tdir = Path(tempfile.mkdtemp(prefix="oci-it-template-"))
         _TEMPLATE["dir"] = tdir
-        template = _run_make_bundle(tdir / "bundle", "true").path
+        try:
+            template = _run_make_bundle(tdir / "bundle", "true").path
+        except BaseException as e:  # pytest.fail raises an outcome exception
+            _TEMPLATE["error"] = f"template bundle: {e}"
+            raise
         _TEMPLATE["path"] = template
     shutil.copytree(template, path, symlinks=True)
     b = Bundle(path)
@@ -467,6 +477,17 @@ class Tracker:
                 self.pids.setdefault(pid, st)
 
 
+def _cgroup_name_matches(name: str, cid: str) -> bool:
+    """A cgroup directory named after the container: the id itself, or the id as a
+    delimited part of the name (e.g. 'oci-run-<id>.scope') when the id is long
+    enough not to match by chance."""
+    if name == cid:
+        return True
+    if len(cid) < 8:
+        return False
+    return re.fullmatch(rf"(?:.*[-_.:@])?{re.escape(cid)}(?:[-_.:@].*)?", name) is not None
+
+
 def _cgroup_dirs_for(ids: set[str], maxdepth=4) -> list[Path]:
     ids = {i for i in ids if i}
     found = []
@@ -484,7 +505,7 @@ def _cgroup_dirs_for(ids: set[str], maxdepth=4) -> list[Path]:
                     continue
             except OSError:
                 continue
-            if any(i in e.name for i in ids):
+            if any(_cgroup_name_matches(e.name, i) for i in ids):
                 found.append(Path(e.path))
             elif depth < maxdepth:
                 walk(Path(e.path), depth + 1)
@@ -689,7 +710,7 @@ def leak_check(request, tracker):
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
-                timeout=CMD_TIMEOUT,
+                timeout=TEARDOWN_TIMEOUT,
             )
             if r.returncode == 0:
                 ids.update(l.strip() for l in r.stdout.splitlines() if l.strip())
@@ -699,7 +720,7 @@ def leak_check(request, tracker):
                     [OCI_RUN, "--root", str(root), "delete", "--force", cid],
                     stdin=subprocess.DEVNULL,
                     capture_output=True,
-                    timeout=CMD_TIMEOUT,
+                    timeout=TEARDOWN_TIMEOUT,
                 )
     for m in reversed(tracker.host_mounts):
         subprocess.run(["umount", "-l", m], capture_output=True, timeout=10)

@@ -170,3 +170,22 @@ def test_features(runtime):
     assert "CAP_KILL" in linux["capabilities"] and "CAP_SYS_ADMIN" in linux["capabilities"]
     for opt in ("ro", "nosuid", "nodev", "noexec", "bind", "rbind"):
         assert opt in f["mountOptions"]
+
+
+def test_debug_flag(runtime):
+    r = runtime.cmd("list", "-q", global_args=["--debug"])
+    assert r.returncode == 0, str(r)
+    r = runtime.cmd("state", "no-such-container-xyz", global_args=["--debug"])
+    assert r.returncode != 0 and "container does not exist" in r.stderr
+
+
+def test_json_log_success_has_no_error(bundle, runtime, tmp_path):
+    log = tmp_path / "ok.json"
+    cid = runtime.new_id()
+    r = runtime.cmd("create", "--bundle", str(bundle.path), cid, global_args=["--log", str(log), "--log-format", "json"])
+    assert r.returncode == 0, str(r)
+    text = log.read_text() if log.exists() else ""
+    for line in text.splitlines():
+        entry = json.loads(line)
+        assert entry.get("level") != "error", line
+    runtime.delete(cid, force=True)

@@ -63,6 +63,9 @@ def test_state_transitions(bundle, runtime, tmp_path):
     assert st["status"] in ("running", "stopped")
     assert st["status"] == "running", f"expected running right after start, got {st}"
     assert st["pid"] == pid, "start must exec in the created process, not a new one"
+    # start returns only after the exec: the process image is busybox now
+    exe = os.readlink(f"/proc/{pid}/exe")
+    assert exe.endswith("/bin/busybox"), f"/proc/{pid}/exe is {exe!r} right after start"
     assert st["created"] == runtime.state(cid)["created"]
 
     st = runtime.wait_status(cid, "stopped")
@@ -347,3 +350,41 @@ def test_two_containers_independent(make_extra_bundle, runtime):
     runtime.delete(c2)
     assert runtime.list_ids() == [c1]
     json.dumps(runtime.state(c1))
+
+
+def test_container_killed_from_host(bundle, runtime):
+    """A container whose process dies behind the runtime's back is stopped and deletable."""
+    bundle.set_args("sleep", "30")
+    cid = runtime.new_id()
+    runtime.create(bundle, cid)
+    runtime.start(cid)
+    pid = runtime.state(cid)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    st = runtime.wait_status(cid, "stopped")
+    assert st["pid"] == 0
+    runtime.delete(cid)
+    assert runtime.list_ids() == []
+
+
+def test_pid_file_relative_to_cwd(bundle, runtime, tmp_path):
+    cid = runtime.new_id()
+    r = runtime.cmd("create", "--bundle", str(bundle.path), "--pid-file", "rel.pid", cid, cwd=str(tmp_path))
+    assert r.returncode == 0, str(r)
+    raw = (tmp_path / "rel.pid").read_bytes()
+    assert re.fullmatch(rb"[0-9]+", raw), raw
+    assert int(raw) == runtime.state(cid)["pid"]
+
+
+@pytest.mark.parametrize("flag", ["--no-new-keyring", "--no-pivot"])
+def test_create_flags_accepted(bundle, runtime, flag):
+    out = runtime.script_output(bundle, "echo flag-ok", flag)
+    assert out == "flag-ok\n"
+
+
+@pytest.mark.parametrize("cid", ["Abc_1.2-3+x", "a" * 64, "0"])
+def test_valid_unusual_ids(bundle, runtime, cid):
+    runtime.tracker.ids.add(cid + "")
+    runtime.create(bundle, cid)
+    assert runtime.state(cid)["id"] == cid
+    assert runtime.list_ids() == [cid]
+    runtime.delete(cid)
