@@ -1,7 +1,6 @@
 // start, state, list, kill and delete of an existing container.
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +16,8 @@
 #include "runtime/linux/rootfs.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fd.hpp"
+#include "runtime/util/fs.hpp"
+#include "runtime/util/passwd.hpp"
 #include "spec/error.hpp"
 
 namespace oci::container {
@@ -144,16 +145,15 @@ spec::State state(const std::string& root, const std::string& id) {
 
 std::vector<spec::State> list(const std::string& root) {
   std::vector<spec::State> out;
+  std::optional<std::string> passwd_text;
   for (const auto& id : list_ids(root)) {
     auto dir = ContainerDir::open(root, id, true);
     if (!dir) continue;
     auto s = dir->load();
     if (!s) continue;
     spec::State st = make_state(*s, status_of(*dir, s));
-    passwd pw{}, *res = nullptr;
-    char buf[1024];
-    if (::getpwuid_r(s->owner, &pw, buf, sizeof buf, &res) == 0 && res) st.owner = pw.pw_name;
-    else st.owner = "#" + std::to_string(s->owner);
+    if (!passwd_text) passwd_text = fs::try_read_file("/etc/passwd").value_or("");
+    st.owner = passwd::field_for_uid(*passwd_text, s->owner, 0).value_or("#" + std::to_string(s->owner));
     out.push_back(std::move(st));
   }
   return out;

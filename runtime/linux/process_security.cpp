@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "runtime/util/fs.hpp"
+#include "runtime/util/passwd.hpp"
 #include "spec/error.hpp"
 #include "spec/tables.hpp"
 
@@ -159,28 +160,8 @@ std::vector<std::string> exec_environment(const spec::Process& p) {
   for (const auto& e : env)
     if (e.rfind("HOME=", 0) == 0) return env;
   std::string home = "/";
-  if (auto passwd = fs::try_read_file("/etc/passwd")) {
-    size_t i = 0;
-    while (i < passwd->size()) {
-      size_t j = passwd->find('\n', i);
-      if (j == std::string::npos) j = passwd->size();
-      std::string line = passwd->substr(i, j - i);
-      // name:pw:uid:gid:gecos:home:shell
-      std::vector<std::string> f;
-      size_t a = 0;
-      while (true) {
-        size_t b = line.find(':', a);
-        f.push_back(line.substr(a, b == std::string::npos ? std::string::npos : b - a));
-        if (b == std::string::npos) break;
-        a = b + 1;
-      }
-      if (f.size() >= 6 && f[2] == std::to_string(p.user.uid) && !f[5].empty()) {
-        home = f[5];
-        break;
-      }
-      i = j + 1;
-    }
-  }
+  if (auto text = fs::try_read_file("/etc/passwd"))
+    if (auto h = passwd::field_for_uid(*text, p.user.uid, 5)) home = *h;
   env.push_back("HOME=" + home);
   return env;
 }

@@ -96,3 +96,14 @@ TEST_CASE("device list: defaults, overridden by config paths") {
     }
   CHECK(nulls == 1);
 }
+
+#include "runtime/util/passwd.hpp"
+
+TEST_CASE("passwd lookup by uid without NSS") {
+  const char* text = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+                     "short:x:7\n";
+  CHECK(oci::passwd::field_for_uid(text, 0, 0) == "root");
+  CHECK(oci::passwd::field_for_uid(text, 65534, 5) == "/nonexistent");
+  CHECK_FALSE(oci::passwd::field_for_uid(text, 7, 0));
+  CHECK_FALSE(oci::passwd::field_for_uid(text, 1000, 0));
+}
