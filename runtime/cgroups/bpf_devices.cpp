@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -29,13 +30,25 @@ bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) 
 bpf_insn load_u32(uint8_t dst, uint8_t src, int16_t off) {
   return insn(BPF_LDX | BPF_W | BPF_MEM, dst, src, off, 0);
 }
-bpf_insn mov_reg(uint8_t dst, uint8_t src) { return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn mov_imm(uint8_t dst, int32_t imm) { return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
-bpf_insn and32_imm(uint8_t dst, int32_t imm) { return insn(BPF_ALU | BPF_AND | BPF_K, dst, 0, 0, imm); }
-bpf_insn rsh32_imm(uint8_t dst, int32_t imm) { return insn(BPF_ALU | BPF_RSH | BPF_K, dst, 0, 0, imm); }
+bpf_insn mov_reg(uint8_t dst, uint8_t src) {
+  return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+bpf_insn mov_imm(uint8_t dst, int32_t imm) {
+  return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn and32_imm(uint8_t dst, int32_t imm) {
+  return insn(BPF_ALU | BPF_AND | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn rsh32_imm(uint8_t dst, int32_t imm) {
+  return insn(BPF_ALU | BPF_RSH | BPF_K, dst, 0, 0, imm);
+}
 // Jumps get their offset once the end of the rule's block is known.
-bpf_insn jne_imm(uint8_t dst, int32_t imm) { return insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm); }
-bpf_insn jeq_imm(uint8_t dst, int32_t imm) { return insn(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, 0, imm); }
+bpf_insn jne_imm(uint8_t dst, int32_t imm) {
+  return insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn jeq_imm(uint8_t dst, int32_t imm) {
+  return insn(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, 0, imm);
+}
 bpf_insn exit_insn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
 int32_t access_bits(const std::string& access) {
@@ -54,7 +67,41 @@ long bpf(int cmd, bpf_attr* attr) { return ::syscall(SYS_bpf, cmd, attr, sizeof 
 
 }  // namespace
 
+DeviceState device_state(const std::vector<spec::DeviceRule>& rules) {
+  DeviceState st;
+  for (const auto& r : rules) {
+    if (r.type.empty() || r.type == "a") {  // resets the whole list
+      st.default_allow = r.allow;
+      st.exceptions.clear();
+      continue;
+    }
+    DeviceException ex;
+    ex.block = r.type == "b";
+    ex.major = r.major && *r.major >= 0 ? *r.major : -1;
+    ex.minor = r.minor && *r.minor >= 0 ? *r.minor : -1;
+    ex.access = access_bits(r.access);
+    auto same =
+        std::find_if(st.exceptions.begin(), st.exceptions.end(), [&](const DeviceException& e) {
+          return e.block == ex.block && e.major == ex.major && e.minor == ex.minor;
+        });
+    // A rule of the default's kind removes access from an exception; the
+    // other kind adds (or widens) one.
+    if (r.allow == st.default_allow) {
+      if (same != st.exceptions.end()) {
+        same->access &= ~ex.access;
+        if (!same->access) st.exceptions.erase(same);
+      }
+    } else if (same != st.exceptions.end()) {
+      same->access |= ex.access;
+    } else {
+      st.exceptions.push_back(ex);
+    }
+  }
+  return st;
+}
+
 std::vector<bpf_insn> device_program(const std::vector<spec::DeviceRule>& rules) {
+  DeviceState st = device_state(rules);
   std::vector<bpf_insn> p;
   // r2 = device type, r3 = requested access, r4 = major, r5 = minor.
   p.push_back(load_u32(R2, R1, offsetof(bpf_cgroup_dev_ctx, access_type)));
@@ -64,45 +111,40 @@ std::vector<bpf_insn> device_program(const std::vector<spec::DeviceRule>& rules)
   p.push_back(load_u32(R4, R1, offsetof(bpf_cgroup_dev_ctx, major)));
   p.push_back(load_u32(R5, R1, offsetof(bpf_cgroup_dev_ctx, minor)));
 
-  // Last matching rule wins: test the rules from the last one backwards.
-  int32_t fallback = 1;
-  for (auto it = rules.rbegin(); it != rules.rend(); ++it) {
-    const spec::DeviceRule& r = *it;
-    int32_t decision = r.allow ? 1 : 0;
-    if (r.type.empty() || r.type == "a") {
-      fallback = decision;  // everything before it is shadowed
-      break;
-    }
+  // One block per exception, in list order; a match returns the opposite of
+  // the default, a miss jumps to the next block.
+  int32_t hit = st.default_allow ? 0 : 1;
+  for (const auto& ex : st.exceptions) {
     size_t start = p.size();
-    p.push_back(jne_imm(R2, r.type == "b" ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR));
-    int32_t acc = access_bits(r.access);
-    if (acc != kAllAccess) {
+    p.push_back(jne_imm(R2, ex.block ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR));
+    if (ex.access != kAllAccess) {
       p.push_back(mov_reg(R1, R3));
-      if (r.allow) {
-        // Skip unless every requested bit is granted.
-        p.push_back(and32_imm(R1, ~acc & kAllAccess));
+      if (!st.default_allow) {
+        // An allow exception must grant every requested bit.
+        p.push_back(and32_imm(R1, ~ex.access & kAllAccess));
         p.push_back(jne_imm(R1, 0));
       } else {
-        // Skip unless some requested bit is denied.
-        p.push_back(and32_imm(R1, acc));
+        // A deny exception hits when any requested bit is denied.
+        p.push_back(and32_imm(R1, ex.access));
         p.push_back(jeq_imm(R1, 0));
       }
     }
-    if (r.major && *r.major >= 0) p.push_back(jne_imm(R4, static_cast<int32_t>(*r.major)));
-    if (r.minor && *r.minor >= 0) p.push_back(jne_imm(R5, static_cast<int32_t>(*r.minor)));
-    p.push_back(mov_imm(R0, decision));
+    if (ex.major >= 0) p.push_back(jne_imm(R4, static_cast<int32_t>(ex.major)));
+    if (ex.minor >= 0) p.push_back(jne_imm(R5, static_cast<int32_t>(ex.minor)));
+    p.push_back(mov_imm(R0, hit));
     p.push_back(exit_insn());
     size_t next = p.size();
     for (size_t i = start; i < next; ++i)
       if (BPF_CLASS(p[i].code) == BPF_JMP && BPF_OP(p[i].code) != BPF_EXIT)
         p[i].off = static_cast<int16_t>(next - (i + 1));
   }
-  p.push_back(mov_imm(R0, fallback));
+  p.push_back(mov_imm(R0, st.default_allow ? 1 : 0));
   p.push_back(exit_insn());
   return p;
 }
 
-void attach_device_program(const std::string& dir, const std::vector<bpf_insn>& prog, bool replace) {
+void attach_device_program(const std::string& dir, const std::vector<bpf_insn>& prog,
+                           bool replace) {
   static const char kLicense[] = "GPL";
   std::string what = "cgroup v2 device filter for " + dir;
   bpf_attr load{};

@@ -1,26 +1,199 @@
 #include "runtime/cgroups/manager.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <set>
 
+#include "runtime/cgroups/bpf_devices.hpp"
 #include "runtime/util/fs.hpp"
+#include "runtime/util/log.hpp"
 #include "spec/error.hpp"
 
 namespace oci::cgroups {
 namespace {
 
-std::string dev_num(const std::optional<int64_t>& v) {
-  return v && *v >= 0 ? std::to_string(*v) : "*";
+using Clock = std::chrono::steady_clock;
+
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-// mkdir -p below `mountpoint`, recording each dir this call created.
-void make_dirs(const std::string& mountpoint, const std::string& path,
-               std::vector<std::string>& created, bool cpuset) {
+void sleep_us(long us) {
+  timespec ts{us / 1000000, (us % 1000000) * 1000};
+  nanosleep(&ts, nullptr);
+}
+
+// One write(2) of `value` (cgroup files take a value per write). 0 or errno.
+int write_value(const std::string& path, const std::string& value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return errno;
+  for (;;) {
+    ssize_t n = ::write(fd.get(), value.data(), value.size());
+    if (n >= 0) return 0;
+    if (errno != EINTR) return errno;
+  }
+}
+
+std::optional<std::string> read_opt(const std::string& path) {
+  try {
+    return fs::try_read_file(path);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::vector<std::string> words(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find_first_of(" \n", i);
+    if (j == std::string::npos) j = s.size();
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+// "key value" line lookup ("frozen 1" in cgroup.events).
+std::optional<uint64_t> keyed(const std::string& text, const std::string& key) {
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find('\n', i);
+    if (j == std::string::npos) j = text.size();
+    if (text.compare(i, key.size(), key) == 0 && i + key.size() < j && text[i + key.size()] == ' ')
+      return std::strtoull(text.c_str() + i + key.size() + 1, nullptr, 10);
+    i = j + 1;
+  }
+  return std::nullopt;
+}
+
+// The resource group a field belongs to: "memory.limit" -> "memory".
+std::string group_of(const std::string& field) {
+  return field.substr(0, field.find_first_of(".["));
+}
+
+// The record a driver gives a container before anything exists.
+Record plan_record(const Layout& layout, Driver d, const std::string& cpath,
+                   const std::string& id) {
+  Record rec;
+  rec.path = cpath;
+  rec.driver = driver_name(d);
+  if (d != Driver::V2) {
+    for (const auto& h : layout.v1) {
+      rec.dirs.push_back(fs::clean(h.mountpoint + resolve_path(cpath, id, h.own)));
+      rec.controllers.push_back(h.controllers);
+    }
+  }
+  if (d != Driver::V1 && layout.unified) {
+    const auto& u = *layout.unified;
+    rec.unified = fs::clean(u.mountpoint + resolve_path(cpath, id, u.own));
+    rec.unified_mount = u.mountpoint;
+    if (d == Driver::V2) rec.dirs = {rec.unified};
+  }
+  return rec;
+}
+
+Picker picker_for(const Record& rec) {
+  return [&rec](const std::string& v1_controller, bool v2_capable) {
+    if (rec.v2()) return Version::V2;
+    if (!v1_controller.empty() && !rec.v1_dir(v1_controller).empty()) return Version::V1;
+    if (v2_capable && !rec.unified.empty()) return Version::V2;
+    return Version::V1;
+  };
+}
+
+std::string dir_for(const Record& rec, Version v, const std::string& controller) {
+  return v == Version::V2 ? rec.unified : rec.v1_dir(controller);
+}
+
+Reader reader_for(const Record& rec) {
+  return [&rec](Version v, const std::string& controller,
+                const std::string& file) -> std::optional<std::string> {
+    std::string dir = dir_for(rec, v, controller);
+    if (dir.empty()) return std::nullopt;
+    return read_opt(dir + "/" + file);
+  };
+}
+
+// v2 controllers the plan writes to (in first-use order).
+std::vector<std::string> v2_controllers(const Plan& plan) {
+  std::vector<std::string> out;
+  for (const auto& w : plan.writes)
+    if (w.version == Version::V2 && !w.controller.empty() && !has(out, w.controller))
+      out.push_back(w.controller);
+  return out;
+}
+
+// Every controller the plan needs exists: a v1 hierarchy for v1 writes; for
+// v2 writes the controller is offered by the cgroup2 root (cgroup.controllers).
+void check_available(const Record& rec, const Plan& plan, const std::string& shown_dir) {
+  for (const auto& w : plan.writes) {
+    if (w.version != Version::V1 || !rec.v1_dir(w.controller).empty()) continue;
+    throw Error("linux.resources." + group_of(w.field) + ": cgroup v1 controller \"" +
+                w.controller + "\" is not mounted on this host");
+  }
+  if (plan.bpf_devices && rec.unified.empty())
+    throw Error("linux.resources.devices: no cgroup v2 directory to attach the device filter to");
+  auto needed = v2_controllers(plan);
+  if (needed.empty()) return;
+  std::string ctl_file = rec.unified_mount + "/cgroup.controllers";
+  auto avail = words(read_opt(ctl_file).value_or(""));
+  for (const auto& c : needed) {
+    if (has(avail, c)) continue;
+    std::string field;
+    for (const auto& w : plan.writes)
+      if (w.version == Version::V2 && w.controller == c) {
+        field = group_of(w.field);
+        break;
+      }
+    std::string list;
+    for (const auto& a : avail) list += (list.empty() ? "" : " ") + a;
+    throw Error("linux.resources." + field + ": cgroup v2 controller \"" + c +
+                "\" is not available in " + shown_dir + " (" +
+                (shown_dir == rec.unified_mount ? std::string() : rec.unified_mount + "/") +
+                "cgroup.controllers: \"" + list + "\")" +
+                (rec.v2() ? "" : "; no cgroup v1 hierarchy has it either"));
+  }
+}
+
+// Turns `needed` on in dir/cgroup.subtree_control (so dir's children get them).
+void enable_controllers(const std::string& dir, const std::vector<std::string>& needed) {
+  if (needed.empty()) return;
+  std::string file = dir + "/cgroup.subtree_control";
+  auto on = words(read_opt(file).value_or(""));
+  std::string add;
+  for (const auto& c : needed)
+    if (!has(on, c)) add += (add.empty() ? "+" : " +") + c;
+  if (add.empty()) return;
+  if (int err = write_value(file, add))
+    throw Error("linux.resources: enable cgroup v2 controllers: write \"" + add + "\" to " + file +
+                ": " + std::strerror(err) +
+                (err == EBUSY ? " (that cgroup has processes of its own)" : ""));
+}
+
+// mkdir -p of `dir` below `mountpoint`, recording each dir this call created.
+// v1 cpuset dirs inherit their parent's cpus/mems (they start empty); cgroup2
+// ancestors get `controllers` enabled on the way down.
+void make_dirs(const std::string& mountpoint, const std::string& dir,
+               std::vector<std::string>& created, bool cpuset,
+               const std::vector<std::string>& controllers) {
+  std::string path = dir.substr(mountpoint.size());
   std::string cur = mountpoint;
   size_t i = 1;
   while (i <= path.size()) {
@@ -28,11 +201,11 @@ void make_dirs(const std::string& mountpoint, const std::string& path,
     if (j == std::string::npos) j = path.size();
     if (j > i) {
       std::string parent = cur;
+      enable_controllers(parent, controllers);
       cur += "/" + path.substr(i, j - i);
       if (::mkdir(cur.c_str(), 0755) == 0) {
         created.push_back(cur);
         if (cpuset) {
-          // A v1 cpuset cgroup starts with empty cpus/mems: inherit the parent's.
           for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
             auto v = fs::read_file(parent + "/" + f);
             fs::write_file(cur + "/" + f, v);
@@ -46,44 +219,135 @@ void make_dirs(const std::string& mountpoint, const std::string& path,
   }
 }
 
-bool has(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
+void apply(const Record& rec, const Plan& plan, const spec::Resources& r, bool replace) {
+  for (const auto& w : plan.writes) {
+    std::string dir = dir_for(rec, w.version, w.controller);
+    std::string path = dir + "/" + w.file;
+    const std::string* value = &w.value;
+    int err = write_value(path, w.value);
+    if (err == ENOENT && !w.alt_file.empty()) {
+      std::string alt = dir + "/" + w.alt_file;
+      int err2 = write_value(alt, w.alt_value);
+      if (err2 != ENOENT) {
+        err = err2;
+        path = alt;
+        value = &w.alt_value;
+      }
+    }
+    if (!err) continue;
+    std::string field = "linux.resources." + w.field;
+    if (err == ENOENT) {
+      if (w.missing == Write::Missing::Ignore) continue;
+      if (w.missing == Write::Missing::Warn) {
+        log::warn(field + ": ignored: " + path + " does not exist on this kernel");
+        continue;
+      }
+      throw Error(field + ": " + path + " does not exist" +
+                  (w.alt_file.empty() ? "" : " (nor " + w.alt_file + ")") +
+                  ": not supported by this kernel");
+    }
+    throw Error(field + ": write \"" + *value + "\" to " + path + ": " + std::strerror(err));
+  }
+  if (plan.bpf_devices)
+    attach_device_program(rec.unified, device_program(effective_device_rules(r.devices)), replace);
+  for (const auto& w : plan.warnings) log::warn(w);
+}
+
+// rmdir, also removing cgroups the container made below it; waits a little for
+// tasks that are still leaving.
+void remove_cgroup(const std::string& dir, int depth = 0) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
+    if (errno != EBUSY && errno != ENOTEMPTY) return;
+    if (attempt == 0 && depth < 32) {
+      if (DIR* d = ::opendir(dir.c_str())) {
+        std::vector<std::string> subs;
+        while (dirent* e = ::readdir(d))
+          if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 &&
+              std::strcmp(e->d_name, "..") != 0)
+            subs.push_back(dir + "/" + e->d_name);
+        ::closedir(d);
+        for (const auto& s : subs) remove_cgroup(s, depth + 1);
+        if (!subs.empty()) continue;
+      }
+    }
+    sleep_us(1000);
+  }
+}
+
+// v1 freezer.state / v2 cgroup.freeze handling.
+constexpr auto kFreezeTimeout = std::chrono::seconds(5);
+
+void v1_set_freezer(const std::string& dir, bool freeze) {
+  std::string file = dir + "/freezer.state";
+  const char* want = freeze ? "FROZEN" : "THAWED";
+  auto deadline = Clock::now() + kFreezeTimeout;
+  long delay = 100;
+  for (int i = 0;; ++i) {
+    if (i % 20 == 0) {
+      if (int err = write_value(file, want))
+        throw Error(std::string("write ") + want + " to " + file + ": " + std::strerror(err));
+    }
+    std::string state = trim(read_opt(file).value_or(""));
+    if (state == want) return;
+    if (Clock::now() > deadline) {
+      if (freeze) write_value(file, "THAWED");
+      throw Error(std::string(freeze ? "freeze" : "thaw") + " " + dir + ": timed out waiting for " +
+                  file + " to read " + want + " (it reads " + state + ")");
+    }
+    sleep_us(delay);
+    delay = std::min(delay * 2, 10000L);
+  }
+}
+
+void v2_set_freeze(const std::string& dir, bool freeze) {
+  std::string file = dir + "/cgroup.freeze";
+  if (int err = write_value(file, freeze ? "1" : "0"))
+    throw Error(std::string("write ") + (freeze ? "1" : "0") + " to " + file + ": " +
+                std::strerror(err));
+  std::string events = dir + "/cgroup.events";
+  UniqueFd fd(::open(events.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw sys_error("open " + events);
+  auto deadline = Clock::now() + kFreezeTimeout;
+  for (;;) {
+    char buf[512];
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+    if (n < 0) throw sys_error("read " + events);
+    auto v = keyed(std::string(buf, static_cast<size_t>(n)), "frozen");
+    if (v && (*v != 0) == freeze) return;
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      if (freeze) write_value(file, "0");
+      throw Error(std::string(freeze ? "freeze" : "thaw") + " " + dir + ": timed out waiting for " +
+                  events + " to report frozen " + (freeze ? "1" : "0"));
+    }
+    // cgroup.events changes are signalled as POLLPRI; poll again at least every 10 ms.
+    pollfd p{fd.get(), POLLPRI, 0};
+    ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 10)));
+  }
 }
 
 }  // namespace
 
-std::vector<DeviceWrite> v1_device_writes(const std::vector<spec::DeviceRule>& rules) {
-  std::vector<DeviceWrite> out;
-  for (const auto& r : rules) {
-    std::string type = r.type.empty() ? "a" : r.type;
-    std::string access = r.access.empty() ? "rwm" : r.access;
-    std::string rule;
-    if (type == "a" && !r.major && !r.minor && access == "rwm") rule = "a";
-    else rule = type + " " + dev_num(r.major) + ":" + dev_num(r.minor) + " " + access;
-    out.push_back({r.allow, rule});
-  }
-  if (!rules.empty()) {
-    static const char* kDefaults[] = {"c *:* m",    "b *:* m",   "c 1:3 rwm", "c 1:5 rwm",
-                                      "c 1:7 rwm",  "c 5:0 rwm", "c 1:8 rwm", "c 1:9 rwm",
-                                      "c 5:2 rwm",  "c 136:* rwm", "c 10:200 rwm"};
-    for (const char* d : kDefaults) out.push_back({true, d});
-  }
-  return out;
-}
-
 void check_supported(const spec::Resources& r) {
-  auto reject = [](const char* field) {
-    throw Error(std::string("linux.resources.") + field +
-                ": not supported by this version of oci-run");
-  };
-  if (r.memory) reject("memory");
-  if (r.cpu) reject("cpu");
-  if (r.block_io) reject("blockIO");
-  if (!r.hugepage_limits.empty()) reject("hugepageLimits");
-  if (r.network) reject("network");
-  if (r.pids) reject("pids");
-  if (!r.rdma.empty()) reject("rdma");
-  if (!r.unified.empty()) reject("unified");
+  const Layout& layout = detect();
+  Driver d = select_driver(layout, std::getenv(kDriverEnv));
+  // Dirs stand in for the (not yet known) container dirs: only which
+  // hierarchies exist matters here.
+  Record rec;
+  rec.driver = driver_name(d);
+  if (d != Driver::V2)
+    for (const auto& h : layout.v1) {
+      rec.dirs.push_back(h.mountpoint);
+      rec.controllers.push_back(h.controllers);
+    }
+  if (d != Driver::V1 && layout.unified) {
+    rec.unified = rec.unified_mount = layout.unified->mountpoint;
+    if (d == Driver::V2) rec.dirs = {rec.unified};
+  }
+  Plan plan = translate(r, picker_for(rec), Reader());
+  check_available(rec, plan, rec.unified_mount);
 }
 
 Cgroup::Cgroup(Cgroup&& o) noexcept : rec_(std::move(o.rec_)), committed_(o.committed_) {
@@ -99,62 +363,110 @@ Cgroup Cgroup::create(const Layout& layout, const spec::Config& config, const st
   const std::string& cpath = config.linux ? config.linux->cgroups_path : std::string();
   const spec::Resources* res =
       config.linux && config.linux->resources ? &*config.linux->resources : nullptr;
-  cg.rec_.path = cpath;
-  if (layout.pure_v2()) {
-    const auto& h = *layout.unified;
-    std::string p = resolve_path(cpath, id, h.own);
-    make_dirs(h.mountpoint, p, cg.rec_.created, false);
-    cg.rec_.dirs.push_back(fs::clean(h.mountpoint + p));
-    if (res && !res->devices.empty())
-      throw Error("linux.resources.devices: cgroup v2 device rules are not supported yet");
-  } else {
-    for (const auto& h : layout.v1) {
-      std::string p = resolve_path(cpath, id, h.own);
-      make_dirs(h.mountpoint, p, cg.rec_.created, has(h.controllers, "cpuset"));
-      std::string dir = fs::clean(h.mountpoint + p);
-      cg.rec_.dirs.push_back(dir);
-      if (res && has(h.controllers, "devices")) {
-        for (const auto& w : v1_device_writes(res->devices))
-          fs::write_file(dir + (w.allow ? "/devices.allow" : "/devices.deny"), w.rule);
-      }
-    }
+  Driver d = select_driver(layout, std::getenv(kDriverEnv));
+  cg.rec_ = plan_record(layout, d, cpath, id);
+  Record& rec = cg.rec_;
+
+  // Everything that can be refused is refused before the first mkdir.
+  Plan plan;
+  if (res) {
+    plan = translate(*res, picker_for(rec), reader_for(rec));
+    check_available(rec, plan, rec.unified);
   }
+  if (d != Driver::V2)
+    for (size_t i = 0; i < layout.v1.size(); ++i)
+      make_dirs(layout.v1[i].mountpoint, rec.dirs[i], rec.created,
+                has(layout.v1[i].controllers, "cpuset"), {});
+  if (!rec.unified.empty())
+    make_dirs(rec.unified_mount, rec.unified, rec.created, false, v2_controllers(plan));
+  if (res) apply(rec, plan, *res, false);
   return cg;
 }
 
 void Cgroup::add_pid(pid_t pid) const {
   std::string s = std::to_string(pid);
-  for (const auto& d : rec_.dirs) fs::write_file(d + "/cgroup.procs", s);
+  auto join = [&](const std::string& d) {
+    if (int err = write_value(d + "/cgroup.procs", s))
+      throw Error("add pid " + s + " to " + d + "/cgroup.procs: " + std::strerror(err));
+  };
+  for (const auto& d : rec_.all_dirs()) join(d);
 }
 
-void destroy(const container::CgroupRecord& rec) {
+void destroy(const Record& rec) {
   // Children were created after their parents: remove in reverse order.
-  for (auto it = rec.created.rbegin(); it != rec.created.rend(); ++it) {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      if (::rmdir(it->c_str()) == 0 || errno == ENOENT) break;
-      if (errno != EBUSY) break;
-      // Tasks that just died may still be leaving the cgroup.
-      timespec ts{0, 1000000};
-      nanosleep(&ts, nullptr);
-    }
-  }
+  for (auto it = rec.created.rbegin(); it != rec.created.rend(); ++it) remove_cgroup(*it);
 }
 
-std::vector<pid_t> pids(const container::CgroupRecord& rec) {
+std::vector<pid_t> pids(const Record& rec) {
   std::vector<pid_t> out;
-  for (const auto& d : rec.dirs) {
-    auto text = fs::try_read_file(d + "/cgroup.procs");
+  for (const auto& d : rec.all_dirs()) {
+    auto text = read_opt(d + "/cgroup.procs");
     if (!text) continue;
-    size_t i = 0;
-    while (i < text->size()) {
-      size_t j = text->find('\n', i);
-      if (j == std::string::npos) j = text->size();
-      if (j > i) out.push_back(static_cast<pid_t>(std::atol(text->substr(i, j - i).c_str())));
-      i = j + 1;
-    }
+    for (const auto& w : words(*text)) out.push_back(static_cast<pid_t>(std::atol(w.c_str())));
     return out;
   }
   return out;
+}
+
+void update(const Record& rec, const spec::Resources& r) {
+  Plan plan = translate(r, picker_for(rec), reader_for(rec));
+  check_available(rec, plan, rec.unified);
+  if (!rec.unified.empty()) {
+    auto needed = v2_controllers(plan);
+    if (!needed.empty()) {
+      std::vector<std::string> ignored;
+      make_dirs(rec.unified_mount, rec.unified, ignored, false, needed);
+    }
+  }
+  apply(rec, plan, r, true);
+}
+
+void freeze(const Record& rec) {
+  if (auto d = rec.v1_dir("freezer"); !d.empty()) return v1_set_freezer(d, true);
+  if (!rec.unified.empty()) return v2_set_freeze(rec.unified, true);
+  throw Error(
+      "cannot pause: the cgroup v1 freezer is not mounted and the container has no cgroup v2 "
+      "directory");
+}
+
+void thaw(const Record& rec) {
+  if (auto d = rec.v1_dir("freezer"); !d.empty()) return v1_set_freezer(d, false);
+  if (!rec.unified.empty()) return v2_set_freeze(rec.unified, false);
+  throw Error(
+      "cannot resume: the cgroup v1 freezer is not mounted and the container has no cgroup v2 "
+      "directory");
+}
+
+bool frozen(const Record& rec) {
+  if (auto d = rec.v1_dir("freezer"); !d.empty())
+    return trim(read_opt(d + "/freezer.state").value_or("")) == "FROZEN";
+  if (!rec.unified.empty()) {
+    auto ev = read_opt(rec.unified + "/cgroup.events");
+    return ev && keyed(*ev, "frozen").value_or(0) == 1;
+  }
+  return false;
+}
+
+void signal_all(const Record& rec, int sig) {
+  if (sig == SIGKILL && !rec.unified.empty()) {
+    int err = write_value(rec.unified + "/cgroup.kill", "1");
+    if (err == 0) return;
+    if (err == ENOENT && !fs::exists(rec.unified)) return;  // already removed: nothing to kill
+    if (err != ENOENT)
+      throw Error("write 1 to " + rec.unified + "/cgroup.kill: " + std::strerror(err));
+    // A kernel before 5.14: no cgroup.kill, fall back to signalling each pid.
+  }
+  std::set<pid_t> sent;
+  // New processes may be forked while we go: for SIGKILL repeat until no new one shows up.
+  for (int pass = 0; pass < (sig == SIGKILL ? 10 : 1); ++pass) {
+    bool any = false;
+    for (pid_t p : pids(rec)) {
+      if (p <= 0 || !sent.insert(p).second) continue;
+      any = true;
+      if (::kill(p, sig) != 0 && errno != ESRCH) throw sys_error("kill " + std::to_string(p));
+    }
+    if (!any) break;
+  }
 }
 
 }  // namespace oci::cgroups

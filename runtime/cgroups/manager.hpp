@@ -1,53 +1,99 @@
 // The container's cgroup: created before the container process runs, joined by
-// the parent, removed by delete. Drivers: cgroupfs v1 (every v1 hierarchy the
-// runtime is in) and cgroupfs v2 (pure cgroup2 hosts).
+// the parent, changed by update/pause/resume, read by events, removed by
+// delete. One cgroupfs manager with three layouts (see Driver in
+// hierarchy.hpp): v1, v2, and hybrid (v1 controllers + a cgroup2 dir).
+//
+// Every function that applies resources reports what it cannot do as
+// "linux.resources.<field>: <problem>" naming the file or controller, and
+// leaves nothing behind when it fails during create.
 #pragma once
 
 #include <sys/types.h>
 
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "runtime/cgroups/hierarchy.hpp"
-#include "runtime/container/state_store.hpp"
+#include "runtime/cgroups/record.hpp"
+#include "runtime/cgroups/translate.hpp"
+#include "runtime/util/fd.hpp"
 #include "spec/config.hpp"
 
 namespace oci::cgroups {
 
-// v1 "devices.allow"/"devices.deny" lines for the config's rules followed by
-// the devices every container gets (null, zero, full, tty, random, urandom,
-// ptmx, pts, tun). Pure: unit-tested.
-struct DeviceWrite {
-  bool allow;
-  std::string rule;  // "c 1:3 rwm", "a"
-};
-std::vector<DeviceWrite> v1_device_writes(const std::vector<spec::DeviceRule>& rules);
+// The name of the environment variable that forces a driver ("v1", "v2",
+// "hybrid"; unset or "auto" = what the host has).
+inline constexpr const char* kDriverEnv = "OCI_RUN_CGROUP_DRIVER";
 
-// Rejects resources this build cannot apply yet, naming the field.
+// Rejects, before any side effect, resources this host (with the selected
+// driver) cannot apply at all: a controller that is not mounted / not
+// available, a field with no equivalent in the cgroup version in use.
+// File-level gaps (a kernel without memory.memsw.*) are found when applying.
 void check_supported(const spec::Resources& r);
 
 class Cgroup {
  public:
-  // Creates (or adopts) the cgroup in every hierarchy and applies resources.
-  // On error everything created so far is removed.
+  // Creates (or adopts) the cgroup in every hierarchy of the driver and
+  // applies resources. On error everything created so far is removed.
   static Cgroup create(const Layout& layout, const spec::Config& config, const std::string& id);
   Cgroup(Cgroup&&) noexcept;
   Cgroup& operator=(Cgroup&&) = delete;
   ~Cgroup();
 
-  void add_pid(pid_t pid) const;  // cgroup.procs in every hierarchy
-  const container::CgroupRecord& record() const { return rec_; }
+  void add_pid(pid_t pid) const;  // cgroup.procs of every dir (v1 dirs and the cgroup2 dir)
+  const Record& record() const { return rec_; }
   void commit() { committed_ = true; }
 
  private:
   Cgroup() = default;
-  container::CgroupRecord rec_;
+  Record rec_;
   bool committed_ = false;
 };
 
-// Remove what create() made (children first); tolerates already-gone dirs.
-void destroy(const container::CgroupRecord& rec);
-// Host pids in the container's cgroup (first hierarchy that lists them).
-std::vector<pid_t> pids(const container::CgroupRecord& rec);
+// Remove what create() made (children first, including cgroups the container
+// made below its own); tolerates already-gone dirs.
+void destroy(const Record& rec);
+// Host pids in the container's cgroup (first dir that lists them).
+std::vector<pid_t> pids(const Record& rec);
+
+// `update`: applies only the fields present in `r` (devices replace the old
+// rules: v1 writes them again, v2 swaps the BPF program).
+void update(const Record& rec, const spec::Resources& r);
+
+// pause/resume. v1 freezer when mounted, else cgroup.freeze of the cgroup2 dir.
+// freeze() waits (bounded, ~5 s) until the kernel reports frozen, else thaws
+// again and throws.
+void freeze(const Record& rec);
+void thaw(const Record& rec);
+bool frozen(const Record& rec);
+
+// Sends `sig` to every process of the cgroup: cgroup.kill for SIGKILL when
+// there is a cgroup2 dir, else each pid of cgroup.procs (ESRCH ignored).
+void signal_all(const Record& rec, int sig);
+
+// runc's `events --stats` "data" object: cpu, memory, pids, blkio, hugetlb
+// (an empty object for what the cgroup does not account).
+nlohmann::ordered_json stats(const Record& rec);
+
+// OOM kills in the container's memory cgroup. v1: eventfd registered on
+// memory.oom_control; v2: inotify on memory.events. fd() becomes readable on
+// a change; consume() drains it and says whether an OOM kill happened since
+// the last call (or since open()).
+class OomWatcher {
+ public:
+  static std::optional<OomWatcher> open(const Record& rec);
+  int fd() const { return fd_.get(); }
+  bool consume();
+
+ private:
+  OomWatcher() = default;
+  UniqueFd fd_;
+  UniqueFd control_;     // v1: memory.oom_control, kept open while registered
+  std::string counter_;  // file with the "oom_kill N" line
+  uint64_t last_ = 0;
+  bool v2_ = false;
+};
 
 }  // namespace oci::cgroups

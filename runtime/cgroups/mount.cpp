@@ -36,7 +36,8 @@ void mount_cgroup_fs(int rootfd, const std::string& dest, unsigned long flags, c
   unsigned long ro = flags & MS_RDONLY;
   unsigned long base = flags & ~(MS_RDONLY | MS_BIND | MS_REC | MS_REMOUNT);
   UniqueFd target = open_in_root(rootfd, dest, Create::Dir);
-  if (layout.pure_v2()) {
+  // The v2 driver (also when forced on a hybrid host) shows the cgroup2 tree.
+  if (record.v2() || (record.driver.empty() && layout.pure_v2())) {
     if (new_cgroupns) {
       do_mount("cgroup2", fd_path(target.get()), "cgroup2", flags, "", "mount cgroup2 on " + dest);
     } else {

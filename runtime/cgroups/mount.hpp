@@ -1,7 +1,7 @@
 // The container's view of cgroupfs at a `cgroup` mount destination: with a new
 // cgroup namespace real cgroup mounts (rooted at the container's cgroup),
 // otherwise binds of the container's own cgroup dirs; one per v1 hierarchy
-// under a tmpfs, or the cgroup2 tree on a pure v2 host.
+// under a tmpfs (v1 and hybrid drivers), or the cgroup2 tree (v2 driver).
 #pragma once
 
 #include <string>

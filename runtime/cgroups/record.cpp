@@ -26,8 +26,16 @@ std::string Record::v1_dir(const std::string& controller) const {
   return {};
 }
 
+std::vector<std::string> Record::all_dirs() const {
+  std::vector<std::string> out = dirs;
+  if (!unified.empty() && std::find(out.begin(), out.end(), unified) == out.end())
+    out.push_back(unified);
+  return out;
+}
+
 nlohmann::json to_json(const Record& r) {
-  nlohmann::json j{{"path", r.path}, {"dirs", r.dirs}, {"created", r.created}, {"driver", r.driver}};
+  nlohmann::json j{
+      {"path", r.path}, {"dirs", r.dirs}, {"created", r.created}, {"driver", r.driver}};
   if (!r.controllers.empty()) j["controllers"] = r.controllers;
   if (!r.unified.empty()) {
     j["unified"] = r.unified;
@@ -63,8 +71,8 @@ Record record_from_json(const nlohmann::json& j) {
     for (const auto& d : r.dirs) {
       std::vector<std::string> c;
       for (const auto& h : l.v1)
-        if (d.size() > h.mountpoint.size() && d.compare(0, h.mountpoint.size(), h.mountpoint) == 0 &&
-            d[h.mountpoint.size()] == '/')
+        if (d.size() > h.mountpoint.size() &&
+            d.compare(0, h.mountpoint.size(), h.mountpoint) == 0 && d[h.mountpoint.size()] == '/')
           c = h.controllers;
       r.controllers.push_back(std::move(c));
     }

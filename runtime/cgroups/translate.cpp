@@ -41,8 +41,8 @@ class Builder {
 
   Plan plan;
 
-  void add(Version v, std::string controller, std::string file, std::string value, std::string field,
-           Missing missing = Missing::Error) {
+  void add(Version v, std::string controller, std::string file, std::string value,
+           std::string field, Missing missing = Missing::Error) {
     Write w;
     w.version = v;
     w.controller = std::move(controller);
@@ -99,8 +99,9 @@ void Builder::memory(const spec::Memory& m) {
   if (m.check_before_update.value_or(false) && m.limit && *m.limit > 0) {
     auto usage = to_int(read(v, c, v == Version::V1 ? "memory.usage_in_bytes" : "memory.current"));
     if (usage && *m.limit < *usage)
-      fail("memory.limit", "new limit " + std::to_string(*m.limit) + " is below the current usage " +
-                               std::to_string(*usage) + " (checkBeforeUpdate)");
+      fail("memory.limit", "new limit " + std::to_string(*m.limit) +
+                               " is below the current usage " + std::to_string(*usage) +
+                               " (checkBeforeUpdate)");
   }
   if (v == Version::V1) {
     auto limit = [&] {
@@ -129,12 +130,15 @@ void Builder::memory(const spec::Memory& m) {
     if (m.reservation)
       add(v, c, "memory.soft_limit_in_bytes", std::to_string(*m.reservation), "memory.reservation");
     if (m.kernel)
-      add(v, c, "memory.kmem.limit_in_bytes", std::to_string(*m.kernel), "memory.kernel", Missing::Warn);
+      add(v, c, "memory.kmem.limit_in_bytes", std::to_string(*m.kernel), "memory.kernel",
+          Missing::Warn);
     if (m.kernel_tcp)
-      add(v, c, "memory.kmem.tcp.limit_in_bytes", std::to_string(*m.kernel_tcp), "memory.kernelTCP");
+      add(v, c, "memory.kmem.tcp.limit_in_bytes", std::to_string(*m.kernel_tcp),
+          "memory.kernelTCP");
     if (m.swappiness) {
       if (*m.swappiness > 100)
-        fail("memory.swappiness", "must be between 0 and 100, got " + std::to_string(*m.swappiness));
+        fail("memory.swappiness",
+             "must be between 0 and 100, got " + std::to_string(*m.swappiness));
       add(v, c, "memory.swappiness", std::to_string(*m.swappiness), "memory.swappiness");
     }
     if (m.disable_oom_killer)
@@ -159,10 +163,12 @@ void Builder::memory(const spec::Memory& m) {
       std::optional<int64_t> limit = m.limit;
       if (!limit) {
         auto cur = read(v, c, "memory.max");
-        if (cur && trim(*cur) != "max") limit = to_int(cur);
+        if (cur && trim(*cur) != "max")
+          limit = to_int(cur);
         else
           fail("memory.swap",
-               "on cgroup v2 memory.swap (memory+swap) needs memory.limit to derive memory.swap.max");
+               "on cgroup v2 memory.swap (memory+swap) needs memory.limit to derive "
+               "memory.swap.max");
       }
       if (*limit < 0)
         fail("memory.swap", "cannot limit memory+swap while memory.limit is unlimited (cgroup v2)");
@@ -174,14 +180,17 @@ void Builder::memory(const spec::Memory& m) {
     add(v, c, "memory.swap.max", value, "memory.swap");
   }
   if (m.reservation) add(v, c, "memory.low", v2_bytes(*m.reservation), "memory.reservation");
-  if (m.kernel) plan.warnings.push_back("linux.resources.memory.kernel: ignored (no kernel memory limit in cgroup v2)");
+  if (m.kernel)
+    plan.warnings.push_back(
+        "linux.resources.memory.kernel: ignored (no kernel memory limit in cgroup v2)");
   if (m.use_hierarchy && !*m.use_hierarchy)
-    plan.warnings.push_back("linux.resources.memory.useHierarchy: ignored (cgroup v2 is always hierarchical)");
+    plan.warnings.push_back(
+        "linux.resources.memory.useHierarchy: ignored (cgroup v2 is always hierarchical)");
 }
 
 void Builder::cpu(const spec::Cpu& c) {
-  bool any = c.shares || c.quota || c.burst || c.period || c.realtime_runtime || c.realtime_period ||
-             c.idle;
+  bool any = c.shares || c.quota || c.burst || c.period || c.realtime_runtime ||
+             c.realtime_period || c.idle;
   if (!any) return;
   Version v = pick("cpu");
   const std::string k = "cpu";
@@ -313,7 +322,8 @@ void Builder::hugetlb(const std::vector<spec::HugepageLimit>& limits) {
     const auto& h = limits[i];
     std::string field = idx("hugepageLimits", i);
     auto size = hugepage_size_name(h.page_size);
-    if (!size) fail(field + ".pageSize", "invalid page size \"" + h.page_size + "\" (e.g. \"2MB\")");
+    if (!size)
+      fail(field + ".pageSize", "invalid page size \"" + h.page_size + "\" (e.g. \"2MB\")");
     std::string base = "hugetlb." + *size;
     std::string value = std::to_string(h.limit);
     // Reservations are charged separately (rsvd): limit both when the kernel can.
@@ -331,7 +341,8 @@ void Builder::network(const spec::Network& n) {
   if (!n.class_id && n.priorities.empty()) return;
   if (pick(n.class_id ? "net_cls" : "net_prio", false) == Version::V2)
     fail("network", "net_cls and net_prio are cgroup v1 controllers; cgroup v2 has no equivalent");
-  if (n.class_id) add(Version::V1, "net_cls", "net_cls.classid", std::to_string(*n.class_id), "network.classID");
+  if (n.class_id)
+    add(Version::V1, "net_cls", "net_cls.classid", std::to_string(*n.class_id), "network.classID");
   for (size_t i = 0; i < n.priorities.size(); ++i)
     add(Version::V1, "net_prio", "net_prio.ifpriomap",
         n.priorities[i].name + " " + std::to_string(n.priorities[i].priority),
@@ -353,8 +364,9 @@ void Builder::rdma(const std::map<std::string, spec::Rdma>& r) {
 void Builder::unified(const std::map<std::string, std::string>& u) {
   if (u.empty()) return;
   if (pick("", true) == Version::V1)
-    fail("unified", "cgroup v2 files cannot be set: the container has no cgroup v2 directory "
-                    "(cgroup v1 driver)");
+    fail("unified",
+         "cgroup v2 files cannot be set: the container has no cgroup v2 directory "
+         "(cgroup v1 driver)");
   for (const auto& [key, value] : u) {
     std::string field = "unified[\"" + key + "\"]";
     if (key.empty() || key.find('/') != std::string::npos || key == "." || key == "..")
@@ -373,16 +385,22 @@ void Builder::unified(const std::map<std::string, std::string>& u) {
 }  // namespace
 
 std::vector<spec::DeviceRule> effective_device_rules(const std::vector<spec::DeviceRule>& rules) {
-  std::vector<spec::DeviceRule> out = rules;
-  if (rules.empty()) return out;
+  if (rules.empty()) return {};
+  // The defaults go right after the last "all devices" rule: a leading
+  // "deny a" does not take them away, while the config's own rules for
+  // particular devices (e.g. deny c 1:5) still decide over them.
+  size_t after = 0;
+  for (size_t i = 0; i < rules.size(); ++i)
+    if (rules[i].type.empty() || rules[i].type == "a") after = i + 1;
+  std::vector<spec::DeviceRule> out(rules.begin(), rules.begin() + static_cast<long>(after));
   struct D {
     const char* type;
     int64_t major, minor;  // -1: any
     const char* access;
   };
-  static const D kDefaults[] = {{"c", -1, -1, "m"},  {"b", -1, -1, "m"},  {"c", 1, 3, "rwm"},
-                                {"c", 1, 5, "rwm"},  {"c", 1, 7, "rwm"},  {"c", 5, 0, "rwm"},
-                                {"c", 1, 8, "rwm"},  {"c", 1, 9, "rwm"},  {"c", 5, 2, "rwm"},
+  static const D kDefaults[] = {{"c", -1, -1, "m"},    {"b", -1, -1, "m"},   {"c", 1, 3, "rwm"},
+                                {"c", 1, 5, "rwm"},    {"c", 1, 7, "rwm"},   {"c", 5, 0, "rwm"},
+                                {"c", 1, 8, "rwm"},    {"c", 1, 9, "rwm"},   {"c", 5, 2, "rwm"},
                                 {"c", 136, -1, "rwm"}, {"c", 10, 200, "rwm"}};
   for (const auto& d : kDefaults) {
     spec::DeviceRule r;
@@ -393,18 +411,23 @@ std::vector<spec::DeviceRule> effective_device_rules(const std::vector<spec::Dev
     r.access = d.access;
     out.push_back(std::move(r));
   }
+  out.insert(out.end(), rules.begin() + static_cast<long>(after), rules.end());
   return out;
 }
 
 std::vector<DeviceWrite> v1_device_writes(const std::vector<spec::DeviceRule>& rules) {
-  auto num = [](const std::optional<int64_t>& v) { return v && *v >= 0 ? std::to_string(*v) : "*"; };
+  auto num = [](const std::optional<int64_t>& v) {
+    return v && *v >= 0 ? std::to_string(*v) : "*";
+  };
   std::vector<DeviceWrite> out;
   for (const auto& r : effective_device_rules(rules)) {
     std::string type = r.type.empty() ? "a" : r.type;
     std::string access = r.access.empty() ? "rwm" : r.access;
     std::string rule;
-    if (type == "a") rule = "a";  // the kernel ignores the rest of an "a" line
-    else rule = type + " " + num(r.major) + ":" + num(r.minor) + " " + access;
+    if (type == "a")
+      rule = "a";  // the kernel ignores the rest of an "a" line
+    else
+      rule = type + " " + num(r.major) + ":" + num(r.minor) + " " + access;
     out.push_back({r.allow, rule});
   }
   return out;
@@ -426,7 +449,10 @@ std::optional<std::string> hugepage_size_name(const std::string& page_size) {
   if (i == 0 || i > 12) return std::nullopt;
   uint64_t n = std::strtoull(page_size.substr(0, i).c_str(), nullptr, 10);
   std::string unit = page_size.substr(i);
-  uint64_t mult = unit == "KB" ? 1ull << 10 : unit == "MB" ? 1ull << 20 : unit == "GB" ? 1ull << 30 : 0;
+  uint64_t mult = unit == "KB"   ? 1ull << 10
+                  : unit == "MB" ? 1ull << 20
+                  : unit == "GB" ? 1ull << 30
+                                 : 0;
   if (!mult || n == 0) return std::nullopt;
   uint64_t bytes = n * mult;
   // The kernel names the files the way it prints sizes (mem_fmt): GB, MB, else KB.

@@ -30,6 +30,14 @@ int cmd_list(const GlobalOptions&, int, char**);
 int cmd_spec(const GlobalOptions&, int, char**);
 int cmd_features(const GlobalOptions&, int, char**);
 int cmd_exec(const GlobalOptions&, int, char**);
+int cmd_pause(const GlobalOptions&, int, char**);
+int cmd_resume(const GlobalOptions&, int, char**);
+int cmd_update(const GlobalOptions&, int, char**);
+int cmd_events(const GlobalOptions&, int, char**);
+int cmd_ps(const GlobalOptions&, int, char**);
+
+// Sizes as runc's flags take them: "100m", "1g", "512", "-1".
+int64_t parse_size(const std::string& flag, const std::string& text);
 
 // The config `oci-run spec` writes (runc-like defaults; rootless variant maps
 // the calling user to root and drops what needs privilege).

@@ -32,6 +32,11 @@ constexpr CommandInfo kCommands[] = {
     {"kill", oci::cli::cmd_kill, "send a signal to the container's init process"},
     {"delete", oci::cli::cmd_delete, "delete a container and everything it holds"},
     {"list", oci::cli::cmd_list, "list containers"},
+    {"ps", oci::cli::cmd_ps, "list the processes of a container"},
+    {"pause", oci::cli::cmd_pause, "freeze every process of a container"},
+    {"resume", oci::cli::cmd_resume, "thaw a paused container"},
+    {"update", oci::cli::cmd_update, "change the resource limits of a container"},
+    {"events", oci::cli::cmd_events, "print container stats and OOM events"},
     {"spec", oci::cli::cmd_spec, "write a new config.json"},
     {"features", oci::cli::cmd_features, "print the features this runtime implements"},
 };

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "spec/config.hpp"
 #include "spec/state.hpp"
 
@@ -53,5 +55,17 @@ struct ExecOptions {
 pid_t exec(const ExecOptions& opts);
 // The container's config process: the base of `exec` in the flag form.
 spec::Process container_process(const std::string& root, const std::string& id);
+// Freeze / thaw every process of a running container (status paused).
+void pause(const std::string& root, const std::string& id);
+void resume(const std::string& root, const std::string& id);
+// Change resource limits of a live container.
+void update(const std::string& root, const std::string& id, const spec::Resources& r);
+// Host pids of every process in the container.
+std::vector<pid_t> processes(const std::string& root, const std::string& id);
+// `events --stats` object: {"type":"stats","id":...,"data":{...}}.
+nlohmann::ordered_json stats_event(const std::string& root, const std::string& id);
+// `events`: stats every `interval_ms` (0: none) and OOM events, one JSON line
+// each, until the container stops.
+void stream_events(const std::string& root, const std::string& id, int interval_ms);
 
 }  // namespace oci::container

@@ -35,6 +35,7 @@ std::string status_of(const ContainerDir& dir, const std::optional<PersistedStat
   if (!linux_::process_matches(s->pid, s->pid_start)) return "stopped";
   struct stat st;
   if (::fstatat(dir.fd(), "exec.fifo", &st, AT_SYMLINK_NOFOLLOW) == 0) return "created";
+  if (cgroups::frozen(s->cgroup)) return "paused";
   return "running";
 }
 
@@ -69,10 +70,7 @@ bool wait_exit(int pidfd, int timeout_ms) {
   }
 }
 
-void signal_all(const PersistedState& s, int sig) {
-  for (pid_t pid : cgroups::pids(s.cgroup))
-    if (::kill(pid, sig) != 0 && errno != ESRCH) throw sys_error("kill " + std::to_string(pid));
-}
+void signal_all(const PersistedState& s, int sig) { cgroups::signal_all(s.cgroup, sig); }
 
 void kill_and_wait(const PersistedState& s) {
   UniqueFd pidfd = open_pidfd(s);
@@ -167,6 +165,7 @@ void kill(const std::string& root, const std::string& id, int sig, bool all) {
     throw Error("container not running");
   if (all && !s->cgroup.dirs.empty()) {
     signal_all(*s, sig);
+    if (status == "paused" && sig == SIGKILL) cgroups::thaw(s->cgroup);
     return;
   }
   UniqueFd pidfd = open_pidfd(*s);
@@ -189,6 +188,10 @@ void destroy(const std::string& root, const std::string& id, bool force) {
     std::string status = status_of(*dir, s);
     if ((status == "running" || status == "paused") && !force)
       throw Error("cannot delete container " + id + " that is not stopped: " + status);
+    if (status == "paused") {
+      signal_all(*s, SIGKILL);  // queued until thawed
+      cgroups::thaw(s->cgroup);
+    }
     if (status != "stopped") kill_and_wait(*s);
     else if (!s->new_pid_ns) signal_all(*s, SIGKILL);
     cgroups::destroy(s->cgroup);
@@ -197,6 +200,101 @@ void destroy(const std::string& root, const std::string& id, bool force) {
       hooks::run_warn(s->poststop, spec::to_json(make_state(*s, "stopped"), -1, false), "poststop");
   }
   dir->remove();
+}
+
+namespace {
+
+// The container's state, which must be one of `allowed`.
+PersistedState require_status(const ContainerDir& dir, std::initializer_list<const char*> allowed,
+                              std::string* status_out = nullptr) {
+  auto s = dir.load();
+  std::string status = status_of(dir, s);
+  if (status_out) *status_out = status;
+  for (const char* a : allowed)
+    if (status == a) return *s;
+  if (status == "stopped" || status == "creating") throw Error("container not running");
+  throw Error("container " + dir.id() + " is " + status);
+}
+
+}  // namespace
+
+void pause(const std::string& root, const std::string& id) {
+  ContainerDir dir = open_existing(root, id);
+  auto s = require_status(dir, {"running", "created"});
+  cgroups::freeze(s.cgroup);
+}
+
+void resume(const std::string& root, const std::string& id) {
+  ContainerDir dir = open_existing(root, id);
+  std::string status;
+  auto s = require_status(dir, {"paused", "running", "created"}, &status);
+  if (status != "paused") throw Error("container " + id + " is not paused");
+  cgroups::thaw(s.cgroup);
+}
+
+void update(const std::string& root, const std::string& id, const spec::Resources& r) {
+  ContainerDir dir = open_existing(root, id);
+  auto s = require_status(dir, {"running", "created", "paused"});
+  cgroups::update(s.cgroup, r);
+}
+
+std::vector<pid_t> processes(const std::string& root, const std::string& id) {
+  ContainerDir dir = open_existing(root, id, true);
+  auto s = require_status(dir, {"running", "created", "paused"});
+  return cgroups::pids(s.cgroup);
+}
+
+nlohmann::ordered_json stats_event(const std::string& root, const std::string& id) {
+  ContainerDir dir = open_existing(root, id, true);
+  auto s = require_status(dir, {"running", "created", "paused"});
+  nlohmann::ordered_json ev;
+  ev["type"] = "stats";
+  ev["id"] = id;
+  ev["data"] = cgroups::stats(s.cgroup);
+  return ev;
+}
+
+void stream_events(const std::string& root, const std::string& id, int interval_ms) {
+  PersistedState s;
+  {
+    ContainerDir dir = open_existing(root, id, true);
+    s = require_status(dir, {"running", "created", "paused"});
+  }
+  auto oom = cgroups::OomWatcher::open(s.cgroup);
+  UniqueFd pidfd = open_pidfd(s);
+  if (!pidfd) throw Error("container not running");
+  auto emit = [](const nlohmann::ordered_json& j) {
+    std::string line = j.dump() + "\n";
+    if (::write(STDOUT_FILENO, line.data(), line.size()) < 0) throw sys_error("write events");
+  };
+  timespec next{};
+  clock_gettime(CLOCK_MONOTONIC, &next);
+  for (;;) {
+    int timeout = -1;
+    if (interval_ms > 0) {
+      timespec now{};
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      long long due = (next.tv_sec - now.tv_sec) * 1000LL + (next.tv_nsec - now.tv_nsec) / 1000000;
+      if (due <= 0) {
+        nlohmann::ordered_json ev{{"type", "stats"}, {"id", id}, {"data", cgroups::stats(s.cgroup)}};
+        emit(ev);
+        next.tv_sec += interval_ms / 1000;
+        next.tv_nsec += (interval_ms % 1000) * 1000000L;
+        if (next.tv_nsec >= 1000000000L) {
+          next.tv_sec++;
+          next.tv_nsec -= 1000000000L;
+        }
+        continue;
+      }
+      timeout = static_cast<int>(due);
+    }
+    pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {oom ? oom->fd() : -1, POLLIN, 0}};
+    int n = ::poll(fds, 2, timeout);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw sys_error("poll");
+    if (fds[1].revents && oom && oom->consume()) emit({{"type", "oom"}, {"id", id}});
+    if (fds[0].revents & POLLIN) return;  // the container's init exited
+  }
 }
 
 }  // namespace oci::container

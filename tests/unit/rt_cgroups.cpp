@@ -45,27 +45,108 @@ TEST_CASE("cgroup path resolution") {
   CHECK(resolve_path("/a/../b", "id", "/") == "/b");
 }
 
-TEST_CASE("v1 device rules keep config order, then default allows") {
-  std::vector<oci::spec::DeviceRule> rules(2);
+TEST_CASE("v1 device rules: config order, defaults after the last \"a\" rule") {
+  std::vector<oci::spec::DeviceRule> rules(3);
   rules[0].allow = false;
   rules[0].access = "rwm";
   rules[1].allow = true;
   rules[1].type = "c";
   rules[1].major = 10;
   rules[1].access = "rw";
+  rules[2].allow = false;
+  rules[2].type = "c";
+  rules[2].major = 1;
+  rules[2].minor = 5;
   auto w = v1_device_writes(rules);
-  REQUIRE(w.size() > 3);
+  REQUIRE(w.size() == 14);
   CHECK_FALSE(w[0].allow);
   CHECK(w[0].rule == "a");
   CHECK(w[1].allow);
-  CHECK(w[1].rule == "c 10:* rw");
-  CHECK(w[2].rule == "c *:* m");
+  CHECK(w[1].rule == "c *:* m");
+  CHECK(w[2].rule == "b *:* m");
+  CHECK(w[11].rule == "c 10:200 rwm");
+  CHECK(w[12].allow);
+  CHECK(w[12].rule == "c 10:* rw");
+  CHECK_FALSE(w[13].allow);
+  CHECK(w[13].rule == "c 1:5 rwm");  // empty access means rwm
   CHECK(v1_device_writes({}).empty());
 }
 
-TEST_CASE("resources not implemented yet are refused by name") {
-  oci::spec::Resources r;
-  CHECK_NOTHROW(check_supported(r));
-  r.pids = oci::spec::Pids{10};
-  CHECK_THROWS_WITH(check_supported(r), "linux.resources.pids: not supported by this version of oci-run");
+TEST_CASE("v1 device rules: an \"a\" line is written bare; no \"a\" rule puts defaults first") {
+  std::vector<oci::spec::DeviceRule> rules(1);
+  rules[0].allow = false;
+  rules[0].type = "b";
+  rules[0].major = 8;
+  rules[0].access = "w";
+  auto w = v1_device_writes(rules);
+  REQUIRE(w.size() == 12);
+  CHECK(w[0].rule == "c *:* m");
+  CHECK(w[11].rule == "b 8:* w");
+  oci::spec::DeviceRule all;
+  all.allow = true;
+  all.type = "a";
+  all.major = 1;
+  all.access = "r";
+  CHECK(v1_device_writes({all})[0].rule == "a");
+}
+
+TEST_CASE("driver selection") {
+  auto hybrid = parse_layout(kHybridMountinfo, kHybridCgroup);
+  CHECK(select_driver(hybrid, nullptr) == Driver::Hybrid);
+  CHECK(select_driver(hybrid, "") == Driver::Hybrid);
+  CHECK(select_driver(hybrid, "auto") == Driver::Hybrid);
+  CHECK(select_driver(hybrid, "v2") == Driver::V2);
+  CHECK(select_driver(hybrid, "v1") == Driver::V1);
+  CHECK(select_driver(hybrid, "hybrid") == Driver::Hybrid);
+  CHECK_THROWS_WITH(select_driver(hybrid, "systemd"),
+                    "OCI_RUN_CGROUP_DRIVER=systemd: unknown driver (use v1, v2, hybrid or auto)");
+  auto v2 = parse_layout("40 1 0:40 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "0::/\n");
+  CHECK(select_driver(v2, nullptr) == Driver::V2);
+  CHECK_THROWS_WITH(select_driver(v2, "v1"),
+                    "OCI_RUN_CGROUP_DRIVER=v1: no cgroup v1 hierarchy is mounted on this host");
+  auto v1 =
+      parse_layout("31 30 0:27 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n", "2:cpu:/\n");
+  CHECK(select_driver(v1, nullptr) == Driver::V1);
+  CHECK_THROWS_WITH(select_driver(v1, "v2"),
+                    "OCI_RUN_CGROUP_DRIVER=v2: no cgroup2 hierarchy is mounted on this host");
+  CHECK(std::string(driver_name(Driver::Hybrid)) == "hybrid");
+}
+
+TEST_CASE("cgroup record: JSON round trip and v1 dir lookup") {
+  Record r;
+  r.path = "/x";
+  r.dirs = {"/sys/fs/cgroup/cpu,cpuacct/x", "/sys/fs/cgroup/memory/x"};
+  r.controllers = {{"cpu", "cpuacct"}, {"memory"}};
+  r.created = r.dirs;
+  r.driver = "hybrid";
+  r.unified = "/sys/fs/cgroup/unified/x";
+  r.unified_mount = "/sys/fs/cgroup/unified";
+  Record back = record_from_json(to_json(r));
+  CHECK(back.dirs == r.dirs);
+  CHECK(back.controllers == r.controllers);
+  CHECK(back.driver == "hybrid");
+  CHECK(back.unified == r.unified);
+  CHECK(back.unified_mount == r.unified_mount);
+  CHECK(back.v1_dir("cpuacct") == "/sys/fs/cgroup/cpu,cpuacct/x");
+  CHECK(back.v1_dir("memory") == "/sys/fs/cgroup/memory/x");
+  CHECK(back.v1_dir("pids").empty());
+  CHECK_FALSE(back.v2());
+  CHECK(back.all_dirs() == std::vector<std::string>{"/sys/fs/cgroup/cpu,cpuacct/x",
+                                                    "/sys/fs/cgroup/memory/x",
+                                                    "/sys/fs/cgroup/unified/x"});
+  back.driver = "v2";
+  back.dirs = {back.unified};
+  CHECK(back.all_dirs() == std::vector<std::string>{"/sys/fs/cgroup/unified/x"});
+  CHECK(back.v1_dir("memory").empty());
+}
+
+TEST_CASE("cgroup record: files from older versions still load") {
+  auto j = nlohmann::json::parse(R"({"path":"","dirs":["/nonexistent/cgroup/x"],"created":[]})");
+  Record r = record_from_json(j);
+  CHECK(r.driver == "v1");
+  CHECK(r.controllers.size() == 1);
+  CHECK(r.unified.empty());
+  Record empty = record_from_json(nlohmann::json::object());
+  CHECK(empty.dirs.empty());
+  CHECK(empty.driver == "v1");
 }
