@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "runtime/cli/commands.hpp"
+#include "runtime/linux/seccomp.hpp"
 #include "spec/error.hpp"
 #include "spec/state.hpp"
 #include "spec/tables.hpp"
@@ -35,8 +36,8 @@ constexpr bool kCgroupV1 = true;
 constexpr bool kCgroupV2 = true;
 constexpr bool kCgroupSystemd = false;
 constexpr bool kCgroupSystemdUser = false;
-constexpr bool kCgroupRdma = false;
-constexpr bool kSeccompEnabled = false;
+constexpr bool kCgroupRdma = true;
+constexpr bool kSeccompEnabled = true;  // the names come from libseccomp: seccomp_section()
 constexpr bool kAppArmorEnabled = false;
 constexpr bool kSelinuxEnabled = false;
 constexpr bool kIntelRdtEnabled = false;
@@ -71,6 +72,19 @@ json names_of(const Table& table) {
 
 json enabled(bool on) { return json{{"enabled", on}}; }
 
+// Asked of libseccomp and the kernel at run time (linux/seccomp.cpp).
+json seccomp_section() {
+  json out = enabled(kSeccompEnabled);
+  if (!kSeccompEnabled) return out;
+  linux_::SeccompFeatures f = linux_::seccomp_features();
+  out["actions"] = f.actions;
+  out["operators"] = f.operators;
+  out["archs"] = f.archs;
+  out["knownFlags"] = f.known_flags;
+  out["supportedFlags"] = f.supported_flags;
+  return out;
+}
+
 }  // namespace
 
 nlohmann::ordered_json features() {
@@ -82,7 +96,7 @@ nlohmann::ordered_json features() {
                           {"systemd", kCgroupSystemd},
                           {"systemdUser", kCgroupSystemdUser},
                           {"rdma", kCgroupRdma}};
-  linux_part["seccomp"] = enabled(kSeccompEnabled);
+  linux_part["seccomp"] = seccomp_section();
   linux_part["apparmor"] = enabled(kAppArmorEnabled);
   linux_part["selinux"] = enabled(kSelinuxEnabled);
   linux_part["intelRdt"] = enabled(kIntelRdtEnabled);

@@ -23,6 +23,7 @@
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/proc.hpp"
 #include "runtime/linux/rootfs.hpp"
+#include "runtime/linux/seccomp.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/util/fs.hpp"
@@ -76,7 +77,6 @@ void check_implemented(const spec::Config& c) {
   }
   if (c.linux) {
     const auto& l = *c.linux;
-    if (l.seccomp) reject("linux.seccomp");
     if (!l.mount_label.empty())
       throw Error("config.json: linux.mountLabel: SELinux is not enabled on this host");
     if (l.intel_rdt) reject("linux.intelRdt");
@@ -122,6 +122,16 @@ pid_t create(const CreateOptions& opts) {
   bool has_process = config.process.has_value();
   if (has_process && config.process->terminal && opts.console_socket.empty() && opts.detached)
     throw Error("process.terminal is true but no --console-socket was given");
+
+  // Compiled here so that a profile libseccomp cannot express fails before any
+  // side effect; the child loads it. NOTIFY: the agent is connected now, too.
+  std::optional<linux_::SeccompFilter> seccomp;
+  UniqueFd seccomp_listener;
+  if (config.linux && config.linux->seccomp) {
+    seccomp.emplace(*config.linux->seccomp);
+    if (has_process && seccomp->uses_notify())
+      seccomp_listener = linux_::connect_seccomp_listener(seccomp->listener_path());
+  }
 
   linux_::NsPlan plan = linux_::plan_namespaces(config.linux ? &*config.linux : nullptr);
   std::vector<linux_::OpenNs> parent_ns = linux_::open_namespaces(plan.parent_join);
@@ -174,6 +184,8 @@ pid_t create(const CreateOptions& opts) {
   ctx.console_fd = console.get();
   ctx.preserve_fds = preserve;
   ctx.no_new_keyring = opts.no_new_keyring;
+  if (seccomp) ctx.seccomp = &*seccomp;
+  ctx.seccomp_listener_fd = seccomp_listener.get();
   ctx.close_in_child = {dir.fd(), parent_sock.get()};
   if (int lfds = listen_fds_count()) {
     ctx.extra_env.push_back("LISTEN_FDS=" + std::to_string(lfds));
@@ -204,14 +216,27 @@ pid_t create(const CreateOptions& opts) {
   child_sock.reset();
   console.reset();
   fifo.reset();
+  bool seccomp_notify = static_cast<bool>(seccomp_listener);
+  seccomp_listener.reset();
   pid_t container_pid = child;
+  // What the seccomp agent receives with the listener fd (the Go payload).
+  auto seccomp_state = [&](pid_t pid) -> std::string {
+    if (!seccomp_notify) return "";
+    spec::State st;
+    st.id = opts.id;
+    st.status = "creating";
+    st.pid = pid;
+    st.bundle = bundle;
+    st.annotations = config.annotations;
+    return linux_::seccomp_listener_payload(st, pid, config.linux->seccomp->listener_metadata);
+  };
 
   if (plan.new_user && !plan.user_via_unshare) linux_::write_id_maps(child, *config.linux);
   cgroup.add_pid(child);
   if (has_process && config.process->oom_score_adj)
     fs::write_file("/proc/" + std::to_string(child) + "/oom_score_adj",
                    std::to_string(*config.process->oom_score_adj));
-  send_packet(parent_sock.get(), Msg::Go);
+  send_packet(parent_sock.get(), Msg::Go, seccomp_state(child));
 
   for (;;) {
     auto p = recv_packet(parent_sock.get());
@@ -224,6 +249,7 @@ pid_t create(const CreateOptions& opts) {
       container_pid = static_cast<pid_t>(std::atoi(p->payload.c_str()));
       wait_child(child);  // the intermediate process exits right away
       guard.reset(container_pid);
+      if (seccomp_notify) send_packet(parent_sock.get(), Msg::Go, seccomp_state(container_pid));
     } else if (p->type == Msg::Hooks) {
       spec::State st;
       st.id = opts.id;

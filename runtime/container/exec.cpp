@@ -15,12 +15,14 @@
 
 #include <sys/wait.h>
 
+#include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/container/state_store.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/process_security.hpp"
 #include "runtime/linux/proc.hpp"
+#include "runtime/linux/seccomp.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/util/fs.hpp"
@@ -75,13 +77,15 @@ struct ChildCtx {
   int console_fd;
   int preserve_fds;
   std::vector<int> close_in_child;
+  const linux_::SeccompFilter* seccomp;  // the container's linux.seccomp, or null
+  int seccomp_listener_fd;               // NOTIFY: connected to listenerPath
 };
 
 [[noreturn]] void exec_child(const ChildCtx& c) noexcept {
   for (int fd : c.close_in_child) ::close(fd);
   try {
     auto go = recv_packet(c.sync_fd);
-    if (!go || go->type != Msg::Go) ::_exit(1);
+    if (!go || go->type != Msg::Go) ::_exit(1);  // payload: for the seccomp agent
     for (const auto& j : *c.ns) {
       if (j.flag == CLONE_NEWPID || j.flag == CLONE_NEWTIME) continue;  // done by the parent
       if (::setns(j.fd.get(), j.flag) != 0) throw sys_error("setns into the container");
@@ -94,12 +98,18 @@ struct ChildCtx {
       linux_::setup_terminal(c.console_fd, c.process->console_size);
       ::close(c.console_fd);
     }
+    // As in the container init: without no_new_privs while CAP_SYS_ADMIN is
+    // held, with it right before execve.
+    if (c.seccomp && !c.process->no_new_privileges)
+      linux_::install_seccomp(*c.seccomp, c.seccomp_listener_fd, go->payload);
     linux_::ExecImage image = linux_::prepare_process(*c.process, {});
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     if (sys::close_range(static_cast<unsigned>(3 + c.preserve_fds), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
       throw sys_error("close_range");
+    if (c.seccomp && c.process->no_new_privileges)
+      linux_::install_seccomp(*c.seccomp, c.seccomp_listener_fd, go->payload);
     // The sync socket is close-on-exec: EOF tells the runtime exec worked.
     image.exec();
     throw sys_error("exec " + image.path);
@@ -140,6 +150,8 @@ pid_t exec(const ExecOptions& o) {
   if (!s || !linux_::process_matches(s->pid, s->pid_start))
     throw Error("cannot exec in a stopped container");
 
+  if (cgroups::frozen(s->cgroup) && !o.ignore_paused)
+    throw Error("cannot exec in a paused container (use --ignore-paused to override)");
   UniqueFd pidfd(sys::pidfd_open(s->pid));
   if (!pidfd || !linux_::process_matches(s->pid, s->pid_start))
     throw Error("cannot exec in a stopped container");
@@ -147,12 +159,25 @@ pid_t exec(const ExecOptions& o) {
   std::string root_path = "/proc/" + std::to_string(s->pid) + "/root";
   UniqueFd rootfd(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd) throw sys_error("open " + root_path);
+  // The container's linux.seccomp filters every process in it.
+  std::optional<linux_::SeccompFilter> seccomp;
+  UniqueFd seccomp_listener;
+  std::string seccomp_metadata, seccomp_status;
+  if (spec::Config c = spec::load_config(fs::join(s->bundle, "config.json"));
+      c.linux && c.linux->seccomp) {
+    seccomp.emplace(*c.linux->seccomp);
+    if (seccomp->uses_notify()) {
+      seccomp_listener = linux_::connect_seccomp_listener(seccomp->listener_path());
+      seccomp_metadata = c.linux->seccomp->listener_metadata;
+      seccomp_status = state(o.root, o.id).status;
+    }
+  }
   UniqueFd console;
   if (p.terminal) {
     if (!o.console_socket.empty()) console = linux_::connect_console_socket(o.console_socket);
     else console.reset(::fcntl(o.console_fd, F_DUPFD_CLOEXEC, 3));
   }
-  std::vector<std::string> cgroup_dirs = s->cgroup.dirs;
+  std::vector<std::string> cgroup_dirs = s->cgroup.all_dirs();  // v1 dirs + the cgroup2 dir
   if (!o.cgroup.empty()) {
     if (o.cgroup.find("..") != std::string::npos)
       throw Error("exec: --cgroup \"" + o.cgroup + "\" must not contain ..");
@@ -161,6 +186,11 @@ pid_t exec(const ExecOptions& o) {
       if (!fs::exists(d)) throw Error("exec: --cgroup: " + d + " does not exist");
     }
   }
+
+  // Everything needed from the state is read and the init is pinned by its
+  // pidfd: drop the lock, so a long-running or frozen exec never blocks
+  // delete/kill/pause of the container.
+  dir.reset();
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw sys_error("socketpair");
@@ -175,7 +205,8 @@ pid_t exec(const ExecOptions& o) {
       throw sys_error("setns into the container's pid/time namespace");
 
   ChildCtx ctx{&p, &ns, rootfd.get(), child_sock.get(), console.get(), o.preserve_fds,
-               {parent_sock.get(), dir->fd(), pidfd.get()}};
+               {parent_sock.get(), pidfd.get()},
+               seccomp ? &*seccomp : nullptr, seccomp_listener.get()};
   sys::CloneArgs args;
   args.exit_signal = SIGCHLD;
   pid_t child = sys::clone3(args);
@@ -185,6 +216,8 @@ pid_t exec(const ExecOptions& o) {
   child_sock.reset();
   console.reset();
   rootfd.reset();
+  bool seccomp_notify = static_cast<bool>(seccomp_listener);
+  seccomp_listener.reset();
 
   auto kill_child = [&] {
     ::kill(child, SIGKILL);
@@ -194,7 +227,17 @@ pid_t exec(const ExecOptions& o) {
   try {
     std::string pid_s = std::to_string(child);
     for (const auto& d : cgroup_dirs) fs::write_file(d + "/cgroup.procs", pid_s);
-    send_packet(parent_sock.get(), Msg::Go);
+    std::string go_payload;
+    if (seccomp_notify) {
+      spec::State st;
+      st.id = s->id;
+      st.status = seccomp_status;
+      st.pid = s->pid;
+      st.bundle = s->bundle;
+      st.annotations = s->annotations;
+      go_payload = linux_::seccomp_listener_payload(st, child, seccomp_metadata);
+    }
+    send_packet(parent_sock.get(), Msg::Go, go_payload);
     auto reply = recv_packet(parent_sock.get());
     if (reply && reply->type == Msg::Error) throw Error(reply->payload);
     if (!o.pid_file.empty()) fs::write_file_atomic(fs::absolute(o.pid_file), pid_s);

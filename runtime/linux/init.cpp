@@ -24,9 +24,10 @@ namespace {
 
 using container::Msg;
 
-void wait_for_go(int sync_fd) {
+std::string wait_for_go(int sync_fd) {
   auto p = container::recv_packet(sync_fd);
   if (!p || p->type != Msg::Go) ::_exit(1);  // the runtime went away
+  return p->payload;
 }
 
 void become_root_in_userns() {
@@ -51,7 +52,7 @@ void prepare_signals() {
 void run_init(const InitContext& ctx) {
   const auto& c = *ctx.config;
   const auto& plan = ctx.plan;
-  wait_for_go(ctx.sync_fd);
+  std::string seccomp_payload = wait_for_go(ctx.sync_fd);
   if (plan.new_user && !plan.user_via_unshare) become_root_in_userns();
 
   bool joined_user = false;
@@ -74,6 +75,7 @@ void run_init(const InitContext& ctx) {
       container::send_packet(ctx.sync_fd, Msg::Pid, std::to_string(pid));
       ::_exit(0);
     }
+    if (ctx.seccomp_listener_fd >= 0) seccomp_payload = wait_for_go(ctx.sync_fd);  // our own pid
   }
   if (plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0) throw sys_error("unshare cgroup namespace");
   if (!ctx.no_new_keyring) {
@@ -115,6 +117,10 @@ void run_init(const InitContext& ctx) {
     setup_terminal(ctx.console_fd, p.console_size);
     ::close(ctx.console_fd);
   }
+  // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the
+  // process's identity is applied; the rest of this init is filtered (as runc).
+  if (ctx.seccomp && !p.no_new_privileges)
+    install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
   linux_::ExecImage image = prepare_process(p, ctx.extra_env);
 
   // The exec fifo must stay outside the preserved range; it closes on exec,
@@ -149,6 +155,16 @@ void run_init(const InitContext& ctx) {
   // is close-on-exec from here.
   if (sys::close_range(static_cast<unsigned>(first_closed), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
     ::_exit(1);
+  if (ctx.seccomp && p.no_new_privileges) {
+    // With no_new_privs: as late as possible, nothing but execve after it.
+    try {
+      install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
+    } catch (const std::exception& e) {
+      std::string msg = std::string("E") + e.what();
+      (void)!::write(fifo, msg.data(), msg.size());
+      ::_exit(1);
+    }
+  }
   image.exec();
   std::string msg = "E" + std::string("exec ") + image.path + ": " + std::strerror(errno);
   (void)!::write(fifo, msg.data(), msg.size());

@@ -7,6 +7,7 @@
 
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/rootfs.hpp"
+#include "runtime/linux/seccomp.hpp"
 #include "spec/config.hpp"
 
 namespace oci::linux_ {
@@ -23,6 +24,12 @@ struct InitContext {
   int preserve_fds = 0; // fds 3 .. 3+preserve_fds-1 pass through
   bool no_new_keyring = false;
   std::vector<std::string> extra_env;  // LISTEN_FDS/LISTEN_PID
+  // linux.seccomp compiled by the runtime, or null. With SCMP_ACT_NOTIFY the
+  // socket connected to listenerPath; the payload for it (it holds the
+  // container's host pid) arrives as the payload of the first Go message, and
+  // of one more Go after the fork into a new pid namespace.
+  const SeccompFilter* seccomp = nullptr;
+  int seccomp_listener_fd = -1;
   // The runtime's own fds the child must drop at once (the state dir's flock
   // would otherwise be held until exec, the parent's sync end would hide EOF).
   std::vector<int> close_in_child;
