@@ -7,9 +7,9 @@ cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  nlohmann-json3-dev libseccomp-dev libcap-dev libyaml-cpp-dev doctest-dev
+  nlohmann-json3-dev libseccomp-dev libcap-dev libyaml-cpp-dev doctest-dev libnl-3-dev libnl-route-3-dev iptables
   busybox-static python3 python3-pytest
-  iproute2 procps util-linux
+  iproute2 procps util-linux qemu-system-x86
 )
 
 missing=()

@@ -1,5 +1,6 @@
-// `oci-run spec [-b DIR] [--rootless]`: write a starter config.json.
+// `oci-run spec [-b DIR] [--rootless] [--network NAME]`: write a starter config.json.
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,10 +9,34 @@
 
 #include "runtime/cli/commands.hpp"
 #include "runtime/cli/options.hpp"
+#include "runtime/util/log.hpp"
 #include "spec/error.hpp"
 
 namespace oci::cli {
+
+// default_spec.cpp: the network namespace, the oci-run-network hooks and the annotation.
+void add_network(nlohmann::ordered_json& spec, const std::string& network, const std::string& hook_path);
+
 namespace {
+
+// oci-run-network is installed beside oci-run.
+std::string network_hook_path() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw sys_error("readlink /proc/self/exe");
+  std::string exe(buf, static_cast<size_t>(n));
+  return exe.substr(0, exe.rfind('/') + 1) + "oci-run-network";
+}
+
+bool valid_network_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return false;
+  }
+  return true;
+}
 
 void write_new_file(const std::string& path, const std::string& content) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -44,10 +69,11 @@ int cmd_spec(const GlobalOptions& /*global*/, int argc, char** argv) {
   static constexpr OptionSpec kOptions[] = {
       {"bundle", 'b', true, "path to the root of the bundle directory (default: .)"},
       {"rootless", 0, false, "generate a configuration for a rootless container"},
+      {"network", 0, true, "connect the container to network NAME with the oci-run-network hook"},
   };
   ParsedArgs args = parse_args("spec", argc, argv, kOptions);
   if (args.help) {
-    print_usage("spec [-b DIR] [--rootless]",
+    print_usage("spec [-b DIR] [--rootless] [--network NAME]",
                 "Create a new config.json for a bundle; an existing one is never overwritten.",
                 kOptions);
     return 0;
@@ -55,7 +81,18 @@ int cmd_spec(const GlobalOptions& /*global*/, int argc, char** argv) {
   if (!args.positional.empty()) throw Error("spec: unexpected argument: " + args.positional[0]);
   std::string bundle = args.get("bundle");
   std::string path = bundle.empty() ? std::string("config.json") : bundle + "/config.json";
-  write_new_file(path, default_spec(args.has("rootless")).dump(2) + "\n");
+  nlohmann::ordered_json spec = default_spec(args.has("rootless"));
+  if (args.has("network")) {
+    std::string network = args.get("network");
+    if (!valid_network_name(network))
+      throw Error("spec: --network: \"" + network + "\" is not a network name ([A-Za-z0-9][A-Za-z0-9_.-], at most 64)");
+    if (args.has("rootless"))
+      throw Error("spec: --network needs root (the hook configures the host's network): not with --rootless");
+    std::string hook = network_hook_path();
+    if (::access(hook.c_str(), X_OK) != 0) log::warn("spec: " + hook + " is not installed (the hooks will fail)");
+    add_network(spec, network, hook);
+  }
+  write_new_file(path, spec.dump(2) + "\n");
   return 0;
 }
 

@@ -2,6 +2,7 @@
 // `runc spec` (and `runc spec --rootless`), with our own hostname.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -110,6 +111,32 @@ nlohmann::ordered_json default_spec(bool rootless) {
   s["mounts"] = mounts(rootless);
   s["linux"] = linux_section(rootless);
   return s;
+}
+
+// `oci-run spec --network NAME`: a network namespace of its own, the
+// oci-run-network hooks (createRuntime sets up, poststop tears down) and the
+// annotation naming the network. The hooks get the networks file and state
+// directory of the environment `oci-run spec` ran in, when set there.
+void add_network(nlohmann::ordered_json& spec, const std::string& network, const std::string& hook_path) {
+  json& ns = spec["linux"]["namespaces"];
+  bool has_netns = false;
+  for (const auto& n : ns) has_netns = has_netns || n.value("type", "") == "network";
+  if (!has_netns) ns.push_back({{"type", "network"}});
+
+  json env = json::array();
+  for (const char* var : {"OCI_RUN_NETWORK_CONFIG", "OCI_RUN_NETWORK_STATE"})
+    if (const char* v = std::getenv(var); v && *v) env.push_back(std::string(var) + "=" + v);
+  auto hook = [&](const char* mode) {
+    json h;
+    h["path"] = hook_path;
+    h["args"] = string_list({"oci-run-network", mode});
+    if (!env.empty()) h["env"] = env;
+    h["timeout"] = 30;
+    return json::array({h});
+  };
+  spec["hooks"]["createRuntime"] = hook("setup");
+  spec["hooks"]["poststop"] = hook("teardown");
+  spec["annotations"]["org.oci-run.network"] = network;
 }
 
 }  // namespace oci::cli
