@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# Run the cgroup v2 container tests in a VM:
+#
+#   tests/vm/run-vm-tests.sh OCI_RUN_BINARY
+#
+# Boots the Debian kernel under qemu-system-x86_64 (KVM when /dev/kvm is usable,
+# else TCG) with cgroup_no_v1=all and a busybox initramfs holding OCI_RUN_BINARY,
+# its shared libraries, guest-init.sh (as /init) and guest-tests.sh. The guest
+# prints TAP-like lines on the serial console; this script counts them, prints
+# "N passed, M failed" last and exits 0 when nothing failed, 1 otherwise, 77
+# (ctest SKIP_RETURN_CODE) when qemu is not installed.
+#
+# The kernel is never installed on the host: the linux-image package that
+# linux-image-amd64 depends on is fetched with `apt-get download` and unpacked
+# with `dpkg-deb -x` into a cache, reused by later runs.
+#
+# Environment:
+#   OCI_RUN_VM_CACHE    kernel cache dir (default /var/cache/oci-run-vm, or
+#                       ~/.cache/oci-run-vm when that is not writable)
+#   OCI_RUN_VM_KERNEL   use this vmlinuz instead (OCI_RUN_VM_MODULES: a dir with
+#                       the matching brd.ko, optional)
+#   OCI_RUN_VM_TIMEOUT  seconds before the VM is killed (default 600)
+#   OCI_RUN_VM_MEMORY   guest memory in MiB (default 1024)
+#   OCI_RUN_VM_KEEP=1   keep the temp dir (initramfs, console log)
+set -euo pipefail
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+BUSYBOX=/bin/busybox
+
+log() { echo "vm-tests: $*" >&2; }
+die() {
+  log "$*"
+  echo "0 passed, 1 failed"
+  exit 1
+}
+
+if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
+  echo "usage: $0 OCI_RUN_BINARY" >&2
+  exit 2
+fi
+oci_run=$(readlink -f -- "$1") || die "$1: not found"
+[[ -f $oci_run && -x $oci_run ]] || die "$1: not an executable file"
+
+QEMU=$(command -v qemu-system-x86_64 || true)
+if [[ -z $QEMU ]]; then
+  echo "skipped: qemu not installed (apt-get install qemu-system-x86)"
+  exit 77
+fi
+[[ -f $BUSYBOX ]] || die "$BUSYBOX not found: install busybox-static"
+if ! "$BUSYBOX" --list | grep -qx switch_root; then
+  die "$BUSYBOX has no switch_root applet"
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/oci-run-vm.XXXXXX")
+cleanup() {
+  if [[ ${OCI_RUN_VM_KEEP:-0} == 1 ]]; then
+    log "kept $tmp"
+  else
+    rm -rf -- "$tmp"
+  fi
+}
+trap cleanup EXIT
+
+# --- kernel ------------------------------------------------------------------------
+
+# Prints the cache dir holding boot/vmlinuz-* and lib/modules/*/ for the current
+# linux-image-6.x-amd64 package, fetching and unpacking it on first use.
+kernel_cache() {
+  local cache=${OCI_RUN_VM_CACHE:-}
+  if [[ -z $cache ]]; then
+    cache=/var/cache/oci-run-vm
+    if ! mkdir -p "$cache" 2>/dev/null || [[ ! -w $cache ]]; then
+      cache=${XDG_CACHE_HOME:-$HOME/.cache}/oci-run-vm
+    fi
+  fi
+  mkdir -p "$cache" || return 1
+
+  local pkg
+  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-amd64$/ { print $2; exit }') || true
+  if [[ -z $pkg ]]; then
+    # No apt metadata: fall back to a kernel unpacked by an earlier run.
+    local old
+    old=$(ls -d "$cache"/linux-image-*/boot 2>/dev/null | sort -V | tail -n 1)
+    [[ -n $old ]] || { log "cannot resolve linux-image-amd64 (apt-get update?)"; return 1; }
+    dirname -- "$old"
+    return 0
+  fi
+
+  local dir=$cache/$pkg
+  if compgen -G "$dir/boot/vmlinuz-*" >/dev/null; then
+    echo "$dir"
+    return 0
+  fi
+  log "fetching $pkg into $cache (once)"
+  local dl=$cache/.download.$$
+  rm -rf -- "$dl"
+  mkdir -p "$dl"
+  # apt drops privileges to _apt for downloads; it falls back (with a warning)
+  # when _apt cannot write here. Keep that noise to the failure case.
+  if ! (cd "$dl" && apt-get download -q "$pkg") >"$dl/apt.log" 2>&1; then
+    cat "$dl/apt.log" >&2
+    rm -rf -- "$dl"
+    return 1
+  fi
+  local deb
+  deb=$(ls "$dl"/*.deb | head -n 1)
+  mkdir -p "$dl/x"
+  dpkg-deb -x "$deb" "$dl/x" || { rm -rf -- "$dl"; return 1; }
+  # Keep only what the VM needs: the kernel, its config and the block-device
+  # modules (a few MiB instead of ~400 MiB of modules).
+  local kver
+  kver=$(ls "$dl/x/lib/modules" | head -n 1)
+  mkdir -p "$dl/keep/boot" "$dl/keep/lib/modules/$kver"
+  cp "$dl"/x/boot/vmlinuz-* "$dl"/x/boot/config-* "$dl/keep/boot/"
+  local m
+  for m in drivers/block/brd.ko drivers/block/loop.ko; do
+    [[ -f $dl/x/lib/modules/$kver/kernel/$m ]] &&
+      cp "$dl/x/lib/modules/$kver/kernel/$m" "$dl/keep/lib/modules/$kver/"
+  done
+  rm -rf -- "$dir"
+  mv "$dl/keep" "$dir"
+  rm -rf -- "$dl"
+  echo "$dir"
+}
+
+if [[ -n ${OCI_RUN_VM_KERNEL:-} ]]; then
+  vmlinuz=$OCI_RUN_VM_KERNEL
+  moddir=${OCI_RUN_VM_MODULES:-}
+else
+  kdir=$(kernel_cache) || die "cannot obtain a kernel image"
+  vmlinuz=$(ls "$kdir"/boot/vmlinuz-* | head -n 1)
+  moddir=$(ls -d "$kdir"/lib/modules/*/ 2>/dev/null | head -n 1)
+fi
+[[ -r $vmlinuz ]] || die "kernel image $vmlinuz not readable"
+log "kernel: $vmlinuz"
+
+# --- initramfs -------------------------------------------------------------------------
+
+root=$tmp/initramfs
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,root,etc,newroot,tests,lib/modules}
+cp "$BUSYBOX" "$root/bin/busybox"
+while IFS= read -r applet; do
+  [[ -z $applet || $applet == busybox || $applet == */* ]] && continue
+  ln -s busybox "$root/bin/$applet"
+done < <("$BUSYBOX" --list)
+
+install -m 0755 "$oci_run" "$root/bin/oci-run"
+# Shared libraries and the dynamic loader, at the paths ldd reports.
+libs=$(ldd "$oci_run" 2>&1 | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }') ||
+  true
+if [[ -z $libs ]] && ! ldd "$oci_run" 2>&1 | grep -q 'not a dynamic executable'; then
+  die "ldd $oci_run: $(ldd "$oci_run" 2>&1)"
+fi
+for lib in $libs; do
+  mkdir -p "$root$(dirname -- "$lib")"
+  cp -L "$lib" "$root$lib"
+done
+if ldd "$oci_run" 2>&1 | grep -q 'not found'; then
+  die "missing libraries: $(ldd "$oci_run" | grep 'not found')"
+fi
+
+if [[ -n $moddir && -f $moddir/brd.ko ]]; then
+  cp "$moddir/brd.ko" "$root/lib/modules/"
+fi
+install -m 0755 "$SCRIPT_DIR/guest-init.sh" "$root/init"
+install -m 0755 "$SCRIPT_DIR/guest-tests.sh" "$root/tests/guest-tests.sh"
+echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+echo "root:x:0:" >"$root/etc/group"
+
+cpio=(cpio --quiet)
+command -v cpio >/dev/null 2>&1 || cpio=("$BUSYBOX" cpio)
+(cd "$root" && find . | LC_ALL=C sort | "${cpio[@]}" -o -H newc -R 0:0) | gzip -1 >"$tmp/initramfs.gz" ||
+  die "cannot pack the initramfs"
+log "initramfs: $(du -h "$tmp/initramfs.gz" | cut -f1)"
+
+# --- boot ----------------------------------------------------------------------------
+
+accel=(-accel "tcg,thread=multi" -cpu max)
+if [[ -r /dev/kvm && -w /dev/kvm ]]; then
+  accel=(-accel kvm -cpu host)
+fi
+log "booting with ${accel[1]} (timeout ${OCI_RUN_VM_TIMEOUT:-600}s)"
+
+console=$tmp/console.log
+start=$(date +%s)
+set +e
+timeout --kill-after=10 "${OCI_RUN_VM_TIMEOUT:-600}" "$QEMU" \
+  -nodefaults -no-user-config "${accel[@]}" \
+  -m "${OCI_RUN_VM_MEMORY:-1024}" -smp 2 \
+  -kernel "$vmlinuz" -initrd "$tmp/initramfs.gz" \
+  -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet rdinit=/init" \
+  -display none -monitor none -serial stdio -nic none -no-reboot \
+  </dev/null 2>"$tmp/qemu.err" | tr -d '\r' | tee "$console"
+qemu_rc=${PIPESTATUS[0]}
+set -e
+elapsed=$(($(date +%s) - start))
+log "VM exited with status $qemu_rc after ${elapsed}s"
+if [[ -s $tmp/qemu.err ]]; then
+  sed 's/^/qemu: /' "$tmp/qemu.err" >&2
+fi
+
+# --- results -------------------------------------------------------------------------
+
+passed=$(grep -cE '^ok [0-9]+' "$console" || true)
+failed=$(grep -cE '^not ok [0-9]+' "$console" || true)
+skipped=$(grep -cE '^ok [0-9]+ # SKIP' "$console" || true)
+planned=$(sed -nE 's/^1\.\.([0-9]+)$/\1/p' "$console" | head -n 1)
+
+if [[ $qemu_rc -eq 124 || $qemu_rc -eq 137 ]]; then
+  log "the VM timed out"
+fi
+if ! grep -qx '# vm-tests: done' "$console"; then
+  log "the guest did not finish the tests (see the console output above)"
+  failed=$((failed + 1))
+fi
+if [[ -n $planned ]] && ((passed + failed < planned)); then
+  log "$((planned - passed - failed)) planned tests did not report"
+  failed=$((planned - passed))
+fi
+[[ $skipped -gt 0 ]] && log "$skipped skipped (counted as passed)"
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
