@@ -178,16 +178,6 @@ const Network* Config::find(const std::string& name) const {
   return nullptr;
 }
 
-bool valid_network_name(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return false;
-  }
-  return true;
-}
-
 bool valid_interface_name(const std::string& name) {
   if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
   for (char c : name) {

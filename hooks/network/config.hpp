@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "hooks/network/ip.hpp"
+#include "hooks/network/names.hpp"
 
 namespace ocinet {
 
@@ -66,7 +67,6 @@ ConfigSource config_source(const std::map<std::string, std::string>& annotations
 Config load_config(const ConfigSource& src);
 Config builtin_config();
 
-bool valid_network_name(const std::string& name);
 bool valid_interface_name(const std::string& name);
 
 }  // namespace ocinet

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "hooks/network/names.hpp"
 #include "runtime/cli/commands.hpp"
 #include "runtime/cli/options.hpp"
 #include "runtime/util/log.hpp"
@@ -26,16 +27,6 @@ std::string network_hook_path() {
   if (n <= 0) throw sys_error("readlink /proc/self/exe");
   std::string exe(buf, static_cast<size_t>(n));
   return exe.substr(0, exe.rfind('/') + 1) + "oci-run-network";
-}
-
-bool valid_network_name(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return false;
-  }
-  return true;
 }
 
 void write_new_file(const std::string& path, const std::string& content) {
@@ -84,7 +75,7 @@ int cmd_spec(const GlobalOptions& /*global*/, int argc, char** argv) {
   nlohmann::ordered_json spec = default_spec(args.has("rootless"));
   if (args.has("network")) {
     std::string network = args.get("network");
-    if (!valid_network_name(network))
+    if (!ocinet::valid_network_name(network))
       throw Error("spec: --network: \"" + network + "\" is not a network name ([A-Za-z0-9][A-Za-z0-9_.-], at most 64)");
     if (args.has("rootless"))
       throw Error("spec: --network needs root (the hook configures the host's network): not with --rootless");

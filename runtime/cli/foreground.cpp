@@ -14,7 +14,7 @@
 #include <optional>
 #include <utility>
 
-#include "runtime/linux/terminal.hpp"
+#include "runtime/util/unix_socket.hpp"
 #include "spec/error.hpp"
 
 namespace oci::cli {
@@ -129,7 +129,7 @@ UniqueFd take_master(int our_end) {
   char c;
   ssize_t n = ::recv(our_end, &c, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n <= 0) return UniqueFd();
-  return linux_::recv_fd(our_end);
+  return unix_socket::recv_fd(our_end);
 }
 
 }  // namespace oci::cli

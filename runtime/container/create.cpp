@@ -27,6 +27,7 @@
 #include "runtime/linux/sys.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/util/fs.hpp"
+#include "runtime/util/unix_socket.hpp"
 #include "runtime/util/log.hpp"
 #include "spec/error.hpp"
 #include "spec/parse.hpp"
@@ -130,7 +131,7 @@ pid_t create(const CreateOptions& opts) {
   if (config.linux && config.linux->seccomp) {
     seccomp.emplace(*config.linux->seccomp);
     if (has_process && seccomp->uses_notify())
-      seccomp_listener = linux_::connect_seccomp_listener(seccomp->listener_path());
+      seccomp_listener = unix_socket::connect(seccomp->listener_path(), "the seccomp listener");
   }
 
   linux_::NsPlan plan = linux_::plan_namespaces(config.linux ? &*config.linux : nullptr);
@@ -138,7 +139,7 @@ pid_t create(const CreateOptions& opts) {
   std::vector<linux_::OpenNs> child_ns = linux_::open_namespaces(plan.child_join);
   UniqueFd console;
   if (has_process && config.process->terminal) {
-    if (!opts.console_socket.empty()) console = linux_::connect_console_socket(opts.console_socket);
+    if (!opts.console_socket.empty()) console = unix_socket::connect(opts.console_socket, "console socket");
     else if (opts.console_fd >= 0) console.reset(::fcntl(opts.console_fd, F_DUPFD_CLOEXEC, 3));
   }
   cgroups::Layout layout = cgroups::detect();

@@ -26,6 +26,7 @@
 #include "runtime/linux/sys.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/util/fs.hpp"
+#include "runtime/util/unix_socket.hpp"
 #include "spec/error.hpp"
 #include "spec/parse.hpp"
 
@@ -167,14 +168,14 @@ pid_t exec(const ExecOptions& o) {
       c.linux && c.linux->seccomp) {
     seccomp.emplace(*c.linux->seccomp);
     if (seccomp->uses_notify()) {
-      seccomp_listener = linux_::connect_seccomp_listener(seccomp->listener_path());
+      seccomp_listener = unix_socket::connect(seccomp->listener_path(), "the seccomp listener");
       seccomp_metadata = c.linux->seccomp->listener_metadata;
       seccomp_status = state(o.root, o.id).status;
     }
   }
   UniqueFd console;
   if (p.terminal) {
-    if (!o.console_socket.empty()) console = linux_::connect_console_socket(o.console_socket);
+    if (!o.console_socket.empty()) console = unix_socket::connect(o.console_socket, "console socket");
     else console.reset(::fcntl(o.console_fd, F_DUPFD_CLOEXEC, 3));
   }
   std::vector<std::string> cgroup_dirs = s->cgroup.all_dirs();  // v1 dirs + the cgroup2 dir

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "runtime/util/log.hpp"
+#include "runtime/util/unix_socket.hpp"
 #include "spec/error.hpp"
 
 namespace oci::linux_ {
@@ -300,47 +301,12 @@ std::string seccomp_listener_payload(const spec::State& state, int pid, const st
   return j.dump();
 }
 
-UniqueFd connect_seccomp_listener(const std::string& path) {
-  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) throw sys_error("socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    throw Error("linux.seccomp.listenerPath: path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    throw sys_error("connect to the seccomp listener " + path);
-  return s;
-}
-
 void install_seccomp(const SeccompFilter& filter, int listener_sock, const std::string& payload) {
   UniqueFd notify = filter.load();
   if (!notify) return;
   if (listener_sock < 0) throw Error("seccomp: no connection to the listener for SCMP_ACT_NOTIFY");
-  msghdr msg{};
-  iovec iov{const_cast<char*>(payload.data()), payload.size()};
-  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = buf;
-  msg.msg_controllen = sizeof buf;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  int fd = notify.get();
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  while ((n = ::sendmsg(listener_sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
-  }
-  if (n < 0) throw sys_error("send the seccomp listener fd to " + filter.listener_path());
-  // A stream socket may take a long payload in pieces; the fd went with the first.
-  for (size_t off = static_cast<size_t>(n); off < payload.size();) {
-    ssize_t m = ::send(listener_sock, payload.data() + off, payload.size() - off, MSG_NOSIGNAL);
-    if (m < 0 && errno == EINTR) continue;
-    if (m < 0) throw sys_error("send the seccomp state to " + filter.listener_path());
-    off += static_cast<size_t>(m);
-  }
+  unix_socket::send_fd(listener_sock, notify.get(), payload,
+                      "send the seccomp listener fd to " + filter.listener_path());
   notify.reset();
   ::close(listener_sock);  // EOF ends the message for the agent
 }

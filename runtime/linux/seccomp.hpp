@@ -58,7 +58,6 @@ class SeccompFilter {
 std::string seccomp_listener_payload(const spec::State& state, int pid, const std::string& metadata);
 
 // Connect to linux.seccomp.listenerPath (in the runtime, before clone).
-UniqueFd connect_seccomp_listener(const std::string& path);
 
 // In the container: load `filter`; with NOTIFY send the listener fd and
 // `payload` in one SCM_RIGHTS message over `listener_sock`, then close the

@@ -11,12 +11,7 @@
 
 namespace oci::linux_ {
 
-// Connect to the console socket (done in the runtime before clone).
-UniqueFd connect_console_socket(const std::string& path);
 // In the container, after pivot_root.
 void setup_terminal(int console_socket, const std::optional<spec::ConsoleSize>& size);
-// Send an fd with a name over a unix socket / receive it (used by `run -t`).
-void send_fd(int sock, int fd, const std::string& name);
-UniqueFd recv_fd(int sock);
 
 }  // namespace oci::linux_
