@@ -112,8 +112,7 @@ struct ChildCtx {
     if (c.seccomp && c.process->no_new_privileges)
       linux_::install_seccomp(*c.seccomp, c.seccomp_listener_fd, go->payload);
     // The sync socket is close-on-exec: EOF tells the runtime exec worked.
-    image.exec();
-    throw sys_error("exec " + image.path);
+    image.exec_or_report(c.sync_fd);
   } catch (const std::exception& e) {
     try {
       send_packet(c.sync_fd, Msg::Error, e.what());

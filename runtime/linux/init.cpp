@@ -165,10 +165,7 @@ void run_init(const InitContext& ctx) {
       ::_exit(1);
     }
   }
-  image.exec();
-  std::string msg = "E" + std::string("exec ") + image.path + ": " + std::strerror(errno);
-  (void)!::write(fifo, msg.data(), msg.size());
-  ::_exit(127);
+  image.exec_or_report(fifo);
 }
 
 }  // namespace

@@ -5,8 +5,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -168,6 +170,27 @@ std::vector<std::string> exec_environment(const spec::Process& p) {
 
 void ExecImage::exec() const {
   ::execve(path.c_str(), const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp.data()));
+}
+
+void ExecImage::exec_or_report(int report_fd) const noexcept {
+  exec();
+  const char* reason = ::strerrordesc_np(errno);
+  if (reason == nullptr) reason = "unknown error";
+  // One write(2) of a stack buffer: a filter that allows write may still
+  // deny writev, and a record on a seqpacket socket must be one call.
+  char buf[1024];
+  size_t n = 0;
+  auto put = [&](std::string_view s) {
+    size_t k = std::min(s.size(), sizeof buf - n);
+    std::memcpy(buf + n, s.data(), k);
+    n += k;
+  };
+  put("Eexec ");
+  put(path);
+  put(": ");
+  put(reason);
+  (void)!::write(report_fd, buf, n);
+  ::syscall(SYS_exit_group, 127);
 }
 
 ExecImage prepare_process(const spec::Process& p, const std::vector<std::string>& extra_env) {

@@ -26,6 +26,11 @@ struct ExecImage {
   std::vector<std::string> args, env;
   std::vector<char*> argv, envp;
   void exec() const;  // execve; returns only on failure (errno set)
+  // execve; on failure write one record "Eexec PATH: REASON" to report_fd
+  // and exit_group(127); never returns. Touches nothing but those syscalls: a
+  // seccomp filter may be in force. (Not declared [[noreturn]]: ASan puts a
+  // call to __asan_handle_no_return, which needs sigaltstack, before those.)
+  void exec_or_report(int report_fd) const noexcept;
 };
 
 // Inside the container's root and namespaces: cwd (created if missing),

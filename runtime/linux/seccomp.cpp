@@ -1,6 +1,9 @@
 #include "runtime/linux/seccomp.hpp"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -22,17 +25,8 @@ namespace {
 
 // libseccomp API levels (seccomp_api_get(3)): what the library and the running
 // kernel support together.
-constexpr unsigned kApiTsync = 2;   // SCMP_FLTATR_CTL_TSYNC
-constexpr unsigned kApiLog = 3;     // SCMP_FLTATR_CTL_LOG, SCMP_ACT_LOG, SCMP_ACT_KILL_PROCESS
-constexpr unsigned kApiSsb = 4;     // SCMP_FLTATR_CTL_SSB
+constexpr unsigned kApiLog = 3;     // SCMP_ACT_LOG, SCMP_ACT_KILL_PROCESS
 constexpr unsigned kApiNotify = 5;  // SCMP_ACT_NOTIFY
-constexpr unsigned kApiWaitKill = 7;
-
-#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6)
-constexpr int kAttrWaitKill = SCMP_FLTATR_CTL_WAITKILL;
-#else
-constexpr int kAttrWaitKill = -1;  // this libseccomp has no such attribute
-#endif
 
 struct ActionName {
   std::string_view name;
@@ -63,17 +57,48 @@ constexpr OperatorName kOperators[] = {
     {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+// The filter is loaded by seccomp(2) itself, so a flag is supported when the
+// running kernel knows it, whatever this libseccomp knows.
 struct FlagName {
   std::string_view name;
-  int attr;  // scmp_filter_attr, or -1 when this libseccomp lacks it
-  unsigned api;
+  unsigned long bit;
 };
 constexpr FlagName kFlags[] = {
-    {"SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC, kApiTsync},
-    {"SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG, kApiLog},
-    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB, kApiSsb},
-    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", kAttrWaitKill, kApiWaitKill},
+    {"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
+    {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
 };
+
+// The kernel checks the flags before it reads the program: a known flag with
+// no program fails with EFAULT, an unknown one with EINVAL. Nothing is loaded.
+bool kernel_knows_flag(unsigned long bit) {
+  unsigned long with = bit == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, bit | with, nullptr) < 0 && errno == EFAULT;
+}
+
+// libseccomp's compiled program, as seccomp_load would hand it to the kernel.
+std::vector<sock_filter> export_bpf(scmp_filter_ctx ctx) {
+  UniqueFd fd(::memfd_create("seccomp-bpf", MFD_CLOEXEC));
+  if (!fd) throw sys_error("memfd_create");
+  if (int rc = seccomp_export_bpf(ctx, fd.get()); rc < 0) throw sys_error("seccomp: compile the filter", -rc);
+  off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  if (size < 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
+    throw Error("seccomp: compile the filter: unexpected program size " + std::to_string(size));
+  std::vector<sock_filter> prog(static_cast<size_t>(size) / sizeof(sock_filter));
+  char* out = reinterpret_cast<char*>(prog.data());
+  for (size_t off = 0; off < static_cast<size_t>(size);) {
+    ssize_t n = ::pread(fd.get(), out + off, static_cast<size_t>(size) - off, static_cast<off_t>(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw sys_error("seccomp: read the compiled filter");
+    off += static_cast<size_t>(n);
+  }
+  return prog;
+}
 
 // The architecture names of runtime-spec 1.3. Which of them this libseccomp
 // knows is asked at run time (SCMP_ARCH_X86_64 -> "x86_64").
@@ -125,7 +150,8 @@ std::string idx(std::string_view base, size_t i) {
 }  // namespace
 
 SeccompFilter::SeccompFilter(const spec::Seccomp& config, const std::string& source)
-    : listener_path_(config.listener_path) {
+    : listener_path_(config.listener_path),
+      send_listener_what_("send the seccomp listener fd to " + config.listener_path) {
   auto fail = [&](const std::string& field, const std::string& what) -> ConfigError {
     return ConfigError(source + ": " + field + ": " + what);
   };
@@ -170,10 +196,6 @@ SeccompFilter::SeccompFilter(const spec::Seccomp& config, const std::string& sou
                quote(config.default_action) + " cannot be the default action of " +
                    libseccomp_version());
   try {
-    // no_new_privs is process.noNewPrivileges' business, never libseccomp's.
-    if (int rc = seccomp_attr_set(ctx_, SCMP_FLTATR_CTL_NNP, 0); rc < 0)
-      throw sys_error("seccomp: clear the no_new_privs attribute", -rc);
-
     for (size_t i = 0; i < config.architectures.size(); ++i) {
       const std::string& name = config.architectures[i];
       uint32_t arch = resolve_arch(name);
@@ -197,14 +219,9 @@ SeccompFilter::SeccompFilter(const spec::Seccomp& config, const std::string& sou
         if (f.name == name) flag = &f;
       std::string field = idx("linux.seccomp.flags", i);
       if (!flag) throw fail(field, "unknown flag " + quote(name));
-      if (flag->attr < 0)
-        throw fail(field, "flag " + quote(name) + " is not supported by " + libseccomp_version() +
-                              " (it needs libseccomp 2.6 or later)");
-      if (api_level() < flag->api)
-        throw fail(field, "flag " + quote(name) + " is not supported by " + libseccomp_version() +
-                              " on this kernel");
-      int rc = seccomp_attr_set(ctx_, static_cast<scmp_filter_attr>(flag->attr), 1);
-      if (rc < 0) throw fail(field, "flag " + quote(name) + ": " + std::strerror(-rc));
+      if (!kernel_knows_flag(flag->bit))
+        throw fail(field, "flag " + quote(name) + " is not supported by this kernel");
+      flags_ |= flag->bit;
     }
 
     for (size_t i = 0; i < config.syscalls.size(); ++i) {
@@ -252,10 +269,24 @@ SeccompFilter::SeccompFilter(const spec::Seccomp& config, const std::string& sou
         if (sc.action == "SCMP_ACT_NOTIFY") notify_ = true;
       }
     }
+    program_ = export_bpf(ctx_);
   } catch (...) {
     seccomp_release(ctx_);
     ctx_ = nullptr;
     throw;
+  }
+  if (program_.size() > BPF_MAXINSNS)
+    throw fail("linux.seccomp", "the filter compiles to " + std::to_string(program_.size()) +
+                                    " BPF instructions, more than the kernel's " +
+                                    std::to_string(BPF_MAXINSNS));
+  if (notify_) {
+    flags_ |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    // With TSYNC a listener needs ESRCH instead of a thread id on failure.
+    if (flags_ & SECCOMP_FILTER_FLAG_TSYNC) flags_ |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+  } else if (flags_ & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) {
+    // Only meaningful for a listener (the kernel refuses it without one).
+    log::debug("seccomp: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ignored: no SCMP_ACT_NOTIFY rule");
+    flags_ &= ~static_cast<unsigned long>(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
   }
 }
 
@@ -277,11 +308,10 @@ std::string SeccompFilter::pfc() const {
 }
 
 UniqueFd SeccompFilter::load() const {
-  if (int rc = seccomp_load(ctx_); rc < 0) throw sys_error("load the seccomp filter", -rc);
-  if (!notify_) return UniqueFd();
-  int fd = seccomp_notify_fd(ctx_);
-  if (fd < 0) throw sys_error("get the seccomp listener fd", fd == -1 ? EBADF : -fd);
-  return UniqueFd(fd);
+  sock_fprog prog{static_cast<unsigned short>(program_.size()), const_cast<sock_filter*>(program_.data())};
+  long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags_, &prog);
+  if (rc < 0) throw sys_error("load the seccomp filter");
+  return notify_ ? UniqueFd(static_cast<int>(rc)) : UniqueFd();
 }
 
 std::string seccomp_listener_payload(const spec::State& state, int pid, const std::string& metadata) {
@@ -302,11 +332,13 @@ std::string seccomp_listener_payload(const spec::State& state, int pid, const st
 }
 
 void install_seccomp(const SeccompFilter& filter, int listener_sock, const std::string& payload) {
+  if (filter.uses_notify() && listener_sock < 0)
+    throw Error("seccomp: no connection to the listener for SCMP_ACT_NOTIFY");
+  // Nothing below allocates or frees unless it fails: the filter is in force
+  // (ASan's allocator, for one, dies on a denied gettid).
   UniqueFd notify = filter.load();
   if (!notify) return;
-  if (listener_sock < 0) throw Error("seccomp: no connection to the listener for SCMP_ACT_NOTIFY");
-  unix_socket::send_fd(listener_sock, notify.get(), payload,
-                      "send the seccomp listener fd to " + filter.listener_path());
+  unix_socket::send_fd(listener_sock, notify.get(), payload, filter.send_listener_what());
   notify.reset();
   ::close(listener_sock);  // EOF ends the message for the agent
 }
@@ -320,7 +352,7 @@ SeccompFeatures seccomp_features() {
     if (resolve_arch(name) != 0) f.archs.emplace_back(name);
   for (const auto& fl : kFlags) {
     f.known_flags.emplace_back(fl.name);
-    if (fl.attr >= 0 && api_level() >= fl.api) f.supported_flags.emplace_back(fl.name);
+    if (kernel_knows_flag(fl.bit)) f.supported_flags.emplace_back(fl.name);
   }
   return f;
 }

@@ -1,6 +1,7 @@
-// linux.seccomp through libseccomp. The filter is compiled by the runtime
-// before clone (so a bad profile fails `create` before any side effect), then
-// loaded in the container at the last possible point:
+// linux.seccomp through libseccomp. The filter is compiled to BPF by the
+// runtime before clone (so a bad profile fails `create` before any side
+// effect), then loaded with one seccomp(2) call in the container at the last
+// possible point, allocating nothing (a filter may deny brk/mmap):
 //   * process.noNewPrivileges true:  right before execve, after capabilities
 //     are dropped and no_new_privs is set; nothing of the runtime that the
 //     filter could break runs after it (with SCMP_ACT_NOTIFY: the one sendmsg
@@ -10,6 +11,8 @@
 //     rlimits, setgroups/setresuid/capset/prctl, the exec fifo, execve) are
 //     then subject to the filter, as with runc.
 #pragma once
+
+#include <linux/filter.h>
 
 #include <cstdint>
 #include <string>
@@ -36,19 +39,25 @@ class SeccompFilter {
   // go to linux.seccomp.listenerPath.
   bool uses_notify() const { return notify_; }
   const std::string& listener_path() const { return listener_path_; }
+  // The operation named if sending the listener fd fails (composed up front).
+  const std::string& send_listener_what() const { return send_listener_what_; }
   // libseccomp rules added (one per syscall, or per argument for OR rules).
   int rule_count() const { return rules_; }
   // libseccomp's pseudo filter code (human-readable; for tests and debugging).
   std::string pfc() const;
 
-  // seccomp_load; with NOTIFY, returns the listener fd (close-on-exec).
+  // seccomp(SECCOMP_SET_MODE_FILTER) with the compiled program; with NOTIFY,
+  // returns the listener fd (close-on-exec). Allocates only to throw.
   UniqueFd load() const;
 
  private:
   void* ctx_ = nullptr;  // scmp_filter_ctx
   bool notify_ = false;
   int rules_ = 0;
+  unsigned long flags_ = 0;  // SECCOMP_FILTER_FLAG_*
+  std::vector<sock_filter> program_;
   std::string listener_path_;
+  std::string send_listener_what_;
 };
 
 // The "container process state" sent with the listener fd (runtime-spec

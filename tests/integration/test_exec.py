@@ -70,6 +70,16 @@ def test_exec_missing_executable(runtime, running):
     assert "no such file or directory" in r.stderr
 
 
+def test_exec_failure_reason_reaches_the_caller(runtime, running):
+    """An executable that the kernel refuses (ENOEXEC) is reported by execve's
+    own errno, from inside the container."""
+    r = runtime.cmd("exec", running, "sh", "-c", "printf 'garbage' > /tmp/bad; chmod 755 /tmp/bad")
+    assert r.returncode == 0, r
+    r = runtime.cmd("exec", running, "/tmp/bad")
+    assert r.returncode != 0
+    assert "exec /tmp/bad: Exec format error" in r.stderr, r
+
+
 def test_exec_detach_pid_file(runtime, running, tmp_path):
     pf = tmp_path / "exec.pid"
     r = runtime.cmd("exec", "-d", "--pid-file", pf, running, "sleep", "1000")

@@ -94,8 +94,10 @@ def test_log_action_lets_the_call_through(bundle, runtime):
 
 
 def test_flags_are_accepted(bundle, runtime):
+    """Every flag this kernel knows (WAIT_KILLABLE_RECV without a listener is
+    meaningless and dropped)."""
     features = json.loads(runtime.cmd("features").stdout)["linux"]["seccomp"]
-    flags = [f for f in features["supportedFlags"] if f != "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]
+    flags = features["supportedFlags"]
     assert "SECCOMP_FILTER_FLAG_TSYNC" in flags
     set_seccomp(bundle, allow_all(deny(["mkdir", "mkdirat"], errno_ret=errno.EACCES), flags=flags))
     rc, out, err = run_script(runtime, bundle, "mkdir /tmp/x; echo mkdir=$?")
@@ -304,14 +306,6 @@ def test_notify_without_listener_path_fails_create(bundle, runtime):
 def test_listener_not_listening_fails_create(bundle, runtime, tmp_path):
     set_seccomp(bundle, allow_all(deny(["mkdir"], action="SCMP_ACT_NOTIFY"), listenerPath=str(tmp_path / "nobody.sock")))
     _create_fails(runtime, bundle, "seccomp listener", "nobody.sock")
-
-
-def test_wait_killable_recv_when_unsupported(bundle, runtime):
-    features = json.loads(runtime.cmd("features").stdout)["linux"]["seccomp"]
-    if "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in features["supportedFlags"]:
-        pytest.skip("this libseccomp and kernel support it")
-    set_seccomp(bundle, allow_all(flags=["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]))
-    _create_fails(runtime, bundle, "linux.seccomp.flags[0]", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
 
 
 def test_features_seccomp_section(runtime):
@@ -529,6 +523,24 @@ def test_notify_in_a_new_user_namespace(bundle, runtime, agent_path, join_net):
     assert bundle.stdout() == "mkdir=1\npid=1\n", bundle.stderr()
     assert [m["pid"] for m in agent.messages] == [pid]
     assert [m["state"]["pid"] for m in agent.messages] == [pid]
+
+
+def test_notify_with_every_flag(bundle, runtime, agent_path):
+    """TSYNC with a listener needs TSYNC_ESRCH; WAIT_KILLABLE_RECV needs the
+    listener (flags the runtime passes to seccomp(2) itself)."""
+    flags = json.loads(runtime.cmd("features").stdout)["linux"]["seccomp"]["supportedFlags"]
+    if os.uname().release.split(".")[:2] >= ["5", "19"]:
+        assert "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in flags
+    agent = Agent(agent_path, val=0, error=-errno.EPERM)
+    try:
+        profile = _notify_profile(agent_path)
+        profile["flags"] = flags
+        set_seccomp(bundle, profile)
+        rc, out, err = run_script(runtime, bundle, "mkdir /tmp/refused; echo mkdir=$?")
+    finally:
+        agent.close()
+    assert rc == 0 and out == "mkdir=1\n", (out, err)
+    assert agent.notified
 
 
 def test_notify_for_exec(bundle, runtime, agent_path):
