@@ -255,10 +255,14 @@ void apply(const Record& rec, const Plan& plan, const spec::Resources& r, bool r
 
 // rmdir, also removing cgroups the container made below it; waits a little for
 // tasks that are still leaving.
-void remove_cgroup(const std::string& dir, int depth = 0) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
-    if (errno != EBUSY && errno != ENOTEMPTY) return;
+// rmdir with its sub-cgroups. Tasks that just died may still be leaving the
+// cgroup: retry with a growing delay (about 0.7 s in all). Returns 0 or the errno.
+int remove_cgroup(const std::string& dir, int depth = 0) {
+  long delay = 1000;
+  for (int attempt = 0;; ++attempt) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return 0;
+    int err = errno;
+    if ((err != EBUSY && err != ENOTEMPTY) || attempt == 10) return err;
     if (attempt == 0 && depth < 32) {
       if (DIR* d = ::opendir(dir.c_str())) {
         std::vector<std::string> subs;
@@ -267,11 +271,12 @@ void remove_cgroup(const std::string& dir, int depth = 0) {
               std::strcmp(e->d_name, "..") != 0)
             subs.push_back(dir + "/" + e->d_name);
         ::closedir(d);
-        for (const auto& s : subs) remove_cgroup(s, depth + 1);
+        for (const auto& sub : subs) remove_cgroup(sub, depth + 1);
         if (!subs.empty()) continue;
       }
     }
-    sleep_us(1000);
+    sleep_us(delay);
+    delay = std::min(delay * 2, 200000L);
   }
 }
 
@@ -355,7 +360,12 @@ Cgroup::Cgroup(Cgroup&& o) noexcept : rec_(std::move(o.rec_)), committed_(o.comm
 }
 
 Cgroup::~Cgroup() {
-  if (!committed_) destroy(rec_);
+  if (committed_) return;
+  try {
+    destroy(rec_);
+  } catch (...) {
+    // Already failing: the original error is the one to report.
+  }
 }
 
 Cgroup Cgroup::create(const Layout& layout, const spec::Config& config, const std::string& id) {
@@ -393,8 +403,17 @@ void Cgroup::add_pid(pid_t pid) const {
 }
 
 void destroy(const Record& rec) {
-  // Children were created after their parents: remove in reverse order.
-  for (auto it = rec.created.rbegin(); it != rec.created.rend(); ++it) remove_cgroup(*it);
+  // Children were created after their parents: remove in reverse order. Keep
+  // going past a failure so as much as possible goes, then report the first.
+  std::string failed;
+  int first_err = 0;
+  for (auto it = rec.created.rbegin(); it != rec.created.rend(); ++it) {
+    if (int err = remove_cgroup(*it); err && !first_err) {
+      first_err = err;
+      failed = *it;
+    }
+  }
+  if (first_err) throw sys_error("remove cgroup " + failed, first_err);
 }
 
 std::vector<pid_t> pids(const Record& rec) {

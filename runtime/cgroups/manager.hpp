@@ -53,7 +53,9 @@ class Cgroup {
 };
 
 // Remove what create() made (children first, including cgroups the container
-// made below its own); tolerates already-gone dirs.
+// made below its own); tolerates already-gone dirs. Throws naming the first dir
+// that stays busy (after retrying ~0.7 s) so that delete keeps the container's
+// state and can be run again, instead of leaking the cgroup silently.
 void destroy(const Record& rec);
 // Host pids in the container's cgroup (first dir that lists them).
 std::vector<pid_t> pids(const Record& rec);

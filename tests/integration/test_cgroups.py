@@ -481,3 +481,30 @@ def test_nested_absolute_cgroups_path_is_removed(bundle, runtime, test_id):
     for path in d.values():
         assert not path.exists(), f"{path} left"
         assert not path.parent.exists(), f"{path.parent} (made by create) left"
+
+
+def test_delete_keeps_state_when_a_cgroup_stays_busy(bundle, runtime, tmp_path):
+    """A process outside the container's pid namespace, parked in a sub-cgroup,
+    keeps the cgroup busy: delete must fail, name the cgroup and keep the state
+    (so it can be retried), not silently leak the cgroup."""
+    import subprocess
+    bundle.set_args("sleep", "1000")
+    cid = runtime.new_id()
+    runtime.create(bundle, cid)
+    pids_dir = Path("/sys/fs/cgroup/pids") / cid
+    assert pids_dir.is_dir()
+    sub = pids_dir / "parked"
+    sub.mkdir()
+    host = subprocess.Popen(["sleep", "1000"])
+    try:
+        (sub / "cgroup.procs").write_text(str(host.pid))
+        r = runtime.cmd("delete", "--force", cid)
+        assert r.returncode != 0
+        assert f"remove cgroup {pids_dir}: Device or resource busy" in r.stderr, r
+        assert cid in runtime.list_ids()
+    finally:
+        host.kill()
+        host.wait()
+    runtime.delete(cid, force=True)
+    assert not pids_dir.exists()
+    assert cid not in runtime.list_ids()
