@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -225,6 +226,12 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root")
+    # `timeout` or Ctrl-C must still reach the cleanup below (containers,
+    # cgroups, state dirs of every runtime measured).
+    def stop(signum, _frame):
+        raise SystemExit(f"bench: stopped by signal {signum}; cleaning up")
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
     private_mount_ns()
     work = Path(tempfile.mkdtemp(prefix="oci-run-bench-"))
     rts = []
