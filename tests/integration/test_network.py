@@ -400,9 +400,9 @@ def test_fifty_create_delete_cycles_leak_nothing(lab, bundle):
 
     cycle(0)  # iptables-nft makes its (empty) built-in tables on first use: baseline after
     links, rules, leases = lab.links(), lab.rules(), lab.state_files()
-    deadline = time.monotonic() + 90
+    # No time bound here: speed is the benchmark's business, and a loaded
+    # machine under ASan is slow. Each command has its own timeout.
     for i in range(1, 51):
-        assert time.monotonic() < deadline, f"only {i - 1} cycles in 90s"
         cycle(i)
     assert lab.links() == links
     assert lab.rules() == rules
