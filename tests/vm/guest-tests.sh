@@ -13,7 +13,7 @@ OCI=${1:-/bin/oci-run}
 CG=/sys/fs/cgroup
 WORK=/tmp/vmtests
 ROOTFS=$WORK/rootfs
-PLAN=16
+PLAN=19
 
 n=0
 failures=0
@@ -438,35 +438,61 @@ remove t-killall
 
 # --- 15, 16: pause / resume (cgroup.freeze) -----------------------------------------------
 
-if "$OCI" --help 2>&1 | grep -q '^ *pause ' && "$OCI" --help 2>&1 | grep -q '^ *resume '; then
-  bundle pause '["sleep", "300"]'
-  if create t-pause "$b" && start t-pause; then
-    dir=$(cgroup_dir t-pause)
-    timeout 30 "$OCI" pause t-pause >"$WORK/pause.out" 2>&1 || diag_file "$WORK/pause.out"
-    if [ "$(state_field t-pause status)" = paused ] && file_is "$dir/cgroup.freeze" 1 &&
-      grep -qx 'frozen 1' "$dir/cgroup.events"; then
-      ok "pause: cgroup.freeze 1, frozen, state paused"
-    else
-      not_ok "pause: cgroup.freeze 1, frozen, state paused"
-      diag "status $(state_field t-pause status), cgroup.events:" "$(cat "$dir/cgroup.events" 2>&1)"
-    fi
-    timeout 30 "$OCI" resume t-pause >"$WORK/resume.out" 2>&1 || diag_file "$WORK/resume.out"
-    if [ "$(state_field t-pause status)" = running ] && file_is "$dir/cgroup.freeze" 0 &&
-      grep -qx 'frozen 0' "$dir/cgroup.events"; then
-      ok "resume: cgroup.freeze 0, thawed, state running"
-    else
-      not_ok "resume: cgroup.freeze 0, thawed, state running"
-      diag "status $(state_field t-pause status), cgroup.events:" "$(cat "$dir/cgroup.events" 2>&1)"
-    fi
+bundle pause '["sleep", "300"]'
+if create t-pause "$b" && start t-pause; then
+  dir=$(cgroup_dir t-pause)
+  timeout 30 "$OCI" pause t-pause >"$WORK/pause.out" 2>&1 || diag_file "$WORK/pause.out"
+  if [ "$(state_field t-pause status)" = paused ] && file_is "$dir/cgroup.freeze" 1 &&
+    grep -qx 'frozen 1' "$dir/cgroup.events"; then
+    ok "pause: cgroup.freeze 1, frozen, state paused"
   else
     not_ok "pause: cgroup.freeze 1, frozen, state paused"
-    not_ok "resume: cgroup.freeze 0, thawed, state running"
+    diag "status $(state_field t-pause status), cgroup.events:" "$(cat "$dir/cgroup.events" 2>&1)"
   fi
-  remove t-pause
+  timeout 30 "$OCI" resume t-pause >"$WORK/resume.out" 2>&1 || diag_file "$WORK/resume.out"
+  if [ "$(state_field t-pause status)" = running ] && file_is "$dir/cgroup.freeze" 0 &&
+    grep -qx 'frozen 0' "$dir/cgroup.events"; then
+    ok "resume: cgroup.freeze 0, thawed, state running"
+  else
+    not_ok "resume: cgroup.freeze 0, thawed, state running"
+    diag "status $(state_field t-pause status), cgroup.events:" "$(cat "$dir/cgroup.events" 2>&1)"
+  fi
 else
-  skip "oci-run has no pause command"
-  skip "oci-run has no resume command"
+  not_ok "pause: cgroup.freeze 1, frozen, state paused"
+  not_ok "resume: cgroup.freeze 0, thawed, state running"
 fi
+remove t-pause
+
+# --- 17, 18, 19: update, cpu shares -> cpu.weight, events --stats ----------------------
+
+RES='{"memory": {"limit": 67108864}, "cpu": {"shares": 1024}, "pids": {"limit": 50}}'
+bundle update '["sleep", "300"]'
+if create t-update "$b" && start t-update; then
+  dir=$(cgroup_dir t-update)
+  # v1 shares 2..262144 map onto v2 weight 1..10000: 1024 -> 39.
+  check "cpu shares 1024 lands as cpu.weight 39" file_is "$dir/cpu.weight" 39
+  printf '{"memory": {"limit": 100663296}, "pids": {"limit": 70}}' >"$WORK/update.json"
+  if timeout 30 "$OCI" update -r "$WORK/update.json" t-update >"$WORK/update.out" 2>&1 &&
+    file_is "$dir/memory.max" 100663296 && file_is "$dir/pids.max" 70; then
+    ok "update -r: memory.max and pids.max change on a running container"
+  else
+    not_ok "update -r: memory.max and pids.max change on a running container"
+    diag_file "$WORK/update.out"
+  fi
+  timeout 30 "$OCI" events --stats t-update >"$WORK/events.out" 2>&1
+  if grep -q '"type":"stats"' "$WORK/events.out" && grep -q '"pids":{"current":[1-9]' "$WORK/events.out" &&
+    grep -q '"limit":100663296' "$WORK/events.out"; then
+    ok "events --stats: pids.current and the updated memory limit"
+  else
+    not_ok "events --stats: pids.current and the updated memory limit"
+    diag_file "$WORK/events.out"
+  fi
+else
+  not_ok "cpu shares 1024 lands as cpu.weight 39"
+  not_ok "update -r: memory.max and pids.max change on a running container"
+  not_ok "events --stats: pids.current and the updated memory limit"
+fi
+remove t-update
 
 # --- end ------------------------------------------------------------------------------
 

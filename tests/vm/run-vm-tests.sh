@@ -146,19 +146,20 @@ while IFS= read -r applet; do
 done < <("$BUSYBOX" --list)
 
 install -m 0755 "$oci_run" "$root/bin/oci-run"
-# Shared libraries and the dynamic loader, at the paths ldd reports.
-libs=$(ldd "$oci_run" 2>&1 | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }') ||
-  true
-if [[ -z $libs ]] && ! ldd "$oci_run" 2>&1 | grep -q 'not a dynamic executable'; then
-  die "ldd $oci_run: $(ldd "$oci_run" 2>&1)"
+# Shared libraries and the dynamic loader, at the paths ldd reports (none for
+# the default static build: ldd then says so and exits 1).
+ldd_out=$(ldd "$oci_run" 2>&1) || true
+libs=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' <<<"$ldd_out")
+if [[ -z $libs && $ldd_out != *"not a dynamic executable"* ]]; then
+  die "ldd $oci_run: $ldd_out"
+fi
+if [[ $ldd_out == *"not found"* ]]; then
+  die "missing libraries: $(grep 'not found' <<<"$ldd_out")"
 fi
 for lib in $libs; do
   mkdir -p "$root$(dirname -- "$lib")"
   cp -L "$lib" "$root$lib"
 done
-if ldd "$oci_run" 2>&1 | grep -q 'not found'; then
-  die "missing libraries: $(ldd "$oci_run" | grep 'not found')"
-fi
 
 if [[ -n $moddir && -f $moddir/brd.ko ]]; then
   cp "$moddir/brd.ko" "$root/lib/modules/"
