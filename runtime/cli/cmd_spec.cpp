@@ -1,4 +1,4 @@
-// `oci-run spec [-b DIR] [--rootless] [--network NAME]`: write a starter config.json.
+// `oci-run spec [-b DIR] [--rootless] [--network NAME] [--seccomp]`: write a starter config.json.
 #include <fcntl.h>
 #include <limits.h>
 #include <unistd.h>
@@ -9,6 +9,7 @@
 
 #include "hooks/network/names.hpp"
 #include "runtime/cli/commands.hpp"
+#include "runtime/cli/default_seccomp.hpp"
 #include "runtime/cli/options.hpp"
 #include "runtime/util/log.hpp"
 #include "spec/error.hpp"
@@ -61,10 +62,12 @@ int cmd_spec(const GlobalOptions& /*global*/, int argc, char** argv) {
       {"bundle", 'b', true, "path to the root of the bundle directory (default: .)"},
       {"rootless", 0, false, "generate a configuration for a rootless container"},
       {"network", 0, true, "connect the container to network NAME with the oci-run-network hook"},
+      {"seccomp", 0, false, "add the default seccomp profile (denies module, mount, namespace, ptrace, "
+                            "bpf, kexec, clock, swap, reboot and keyring syscalls with EPERM)"},
   };
   ParsedArgs args = parse_args("spec", argc, argv, kOptions);
   if (args.help) {
-    print_usage("spec [-b DIR] [--rootless] [--network NAME]",
+    print_usage("spec [-b DIR] [--rootless] [--network NAME] [--seccomp]",
                 "Create a new config.json for a bundle; an existing one is never overwritten.",
                 kOptions);
     return 0;
@@ -83,6 +86,7 @@ int cmd_spec(const GlobalOptions& /*global*/, int argc, char** argv) {
     if (::access(hook.c_str(), X_OK) != 0) log::warn("spec: " + hook + " is not installed (the hooks will fail)");
     add_network(spec, network, hook);
   }
+  if (args.has("seccomp")) spec["linux"]["seccomp"] = default_seccomp_profile();
   write_new_file(path, spec.dump(2) + "\n");
   return 0;
 }

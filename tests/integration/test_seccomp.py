@@ -562,3 +562,34 @@ def test_notify_for_exec(bundle, runtime, agent_path):
     assert exec_msg["state"]["status"] == "running"
     assert exec_msg["state"]["id"] == cid
     assert exec_msg["pid"] != exec_msg["state"]["pid"]
+
+
+# ----------------------------------------------------------------------------- default profile
+
+
+def test_default_profile_from_spec_blocks_mount_and_namespaces(bundle, runtime, tmp_path):
+    """`oci-run spec --seccomp`: with CAP_SYS_ADMIN granted, mount and unshare
+    still fail (the filter, not the capabilities); ordinary work, forks and
+    pipes keep working."""
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    r = runtime.cmd("spec", "--seccomp", "-b", gen)
+    assert r.returncode == 0, r
+    profile = json.loads((gen / "config.json").read_text())["linux"]["seccomp"]
+    assert profile["defaultAction"] == "SCMP_ACT_ALLOW"
+    with bundle.edit() as c:
+        for k in ("bounding", "effective", "permitted"):
+            c["process"]["capabilities"][k] = sorted(set(c["process"]["capabilities"].get(k, [])) | {"CAP_SYS_ADMIN"})
+    script = ("grep CapEff /proc/self/status; unshare -n true; echo unshare=$?; mkdir -p /tmp/m; "
+              "mount -t tmpfs t /tmp/m; echo mount=$?; echo data | cat > /tmp/f; cat /tmp/f; "
+              "(echo sub) | tr a-z A-Z")
+    # Control: without the profile both calls work with these capabilities.
+    rc, out, err = run_script(runtime, bundle, script)
+    assert rc == 0 and out.splitlines()[1:] == ["unshare=0", "mount=0", "data", "SUB"], (out, err)
+    assert int(out.split()[1], 16) & (1 << 21), "CAP_SYS_ADMIN not granted"
+    set_seccomp(bundle, profile)
+    rc, out, err = run_script(runtime, bundle, script)
+    assert rc == 0, err
+    assert out.splitlines()[1:] == ["unshare=1", "mount=1", "data", "SUB"], (out, err)
+    assert "unshare(0x40000000): Operation not permitted" in err, err
+    assert "mount: permission denied" in err, err

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "runtime/cli/default_seccomp.hpp"
 #include "runtime/linux/seccomp.hpp"
 #include "spec/error.hpp"
 #include "spec/parse.hpp"
@@ -290,4 +291,23 @@ TEST_CASE("seccomp: the listener payload is the container process state") {
   CHECK(j["state"]["pid"] == 4242);
   CHECK(j["state"]["bundle"] == "/b");
   CHECK(j["state"]["annotations"]["k"] == "v");
+}
+
+TEST_CASE("seccomp: the default profile of `oci-run spec --seccomp` compiles and denies what it says") {
+  std::string json = oci::cli::default_seccomp_profile().dump();
+  SeccompFilter f(profile(json));
+  CHECK(f.rule_count() > 50);
+  std::string text = f.pfc();
+  // Every denied syscall this libseccomp knows appears with EPERM; a few
+  // that every libseccomp knows are checked by name.
+  for (const char* name : {"mount", "unshare", "setns", "ptrace", "init_module", "kexec_load", "bpf", "keyctl"}) {
+    CAPTURE(name);
+    CHECK(text.find("if ($syscall == " + std::to_string(seccomp_syscall_resolve_name(name)) + ")") !=
+          std::string::npos);
+  }
+  CHECK(text.find("action ERRNO(38)") != std::string::npos);  // clone3 -> ENOSYS
+  CHECK(text.find("action ERRNO(1)") != std::string::npos);
+  // The default action allows: ordinary syscalls are not listed.
+  CHECK(text.find("if ($syscall == " + std::to_string(seccomp_syscall_resolve_name("openat")) + ")") ==
+        std::string::npos);
 }
