@@ -386,13 +386,12 @@ void Builder::unified(const std::map<std::string, std::string>& u) {
 
 std::vector<spec::DeviceRule> effective_device_rules(const std::vector<spec::DeviceRule>& rules) {
   if (rules.empty()) return {};
-  // The defaults go right after the last "all devices" rule: a leading
-  // "deny a" does not take them away, while the config's own rules for
-  // particular devices (e.g. deny c 1:5) still decide over them.
-  size_t after = 0;
-  for (size_t i = 0; i < rules.size(); ++i)
-    if (rules[i].type.empty() || rules[i].type == "a") after = i + 1;
-  std::vector<spec::DeviceRule> out(rules.begin(), rules.begin() + static_cast<long>(after));
+  // The config's rules first, in the order given (runtime-spec: "applied in
+  // the listed order"; runtime-tools reads devices.list back in that order),
+  // then the defaults. A default that a config deny rule names (type and
+  // numbers, wildcards included; not the "all devices" rule) is left out, so
+  // that e.g. "deny c 1:5" keeps /dev/zero closed.
+  std::vector<spec::DeviceRule> out(rules.begin(), rules.end());
   struct D {
     const char* type;
     int64_t major, minor;  // -1: any
@@ -402,7 +401,19 @@ std::vector<spec::DeviceRule> effective_device_rules(const std::vector<spec::Dev
                                 {"c", 1, 5, "rwm"},    {"c", 1, 7, "rwm"},   {"c", 5, 0, "rwm"},
                                 {"c", 1, 8, "rwm"},    {"c", 1, 9, "rwm"},   {"c", 5, 2, "rwm"},
                                 {"c", 136, -1, "rwm"}, {"c", 10, 200, "rwm"}};
+  auto covers = [](const std::optional<int64_t>& config, int64_t def) {
+    bool any = !config || *config < 0;
+    return any || (def >= 0 && *config == def);
+  };
+  auto denied_by_config = [&](const D& d) {
+    for (const auto& r : rules)
+      if (!r.allow && !r.type.empty() && r.type != "a" && r.type == d.type && covers(r.major, d.major) &&
+          covers(r.minor, d.minor))
+        return true;
+    return false;
+  };
   for (const auto& d : kDefaults) {
+    if (denied_by_config(d)) continue;
     spec::DeviceRule r;
     r.allow = true;
     r.type = d.type;
@@ -411,7 +422,6 @@ std::vector<spec::DeviceRule> effective_device_rules(const std::vector<spec::Dev
     r.access = d.access;
     out.push_back(std::move(r));
   }
-  out.insert(out.end(), rules.begin() + static_cast<long>(after), rules.end());
   return out;
 }
 

@@ -59,12 +59,12 @@ uint64_t blkio_weight_to_io_weight(uint64_t weight);      // blkio.weight -> io.
 // "2MB" / "2048KB" -> "2MB"; nullopt if not <digits><KB|MB|GB|TB>.
 std::optional<std::string> hugepage_size_name(const std::string& page_size);
 
-// Device rules as applied: the config's rules in order with, if there are
+// Device rules as applied: the config's rules in order and then, if there are
 // any, the devices every container may use (mknod of any char/block device,
-// null, zero, full, tty, random, urandom, ptmx, /dev/pts/*, tun) inserted
-// right after the config's last "a" rule (at the front if it has none), so a
-// deny-all keeps them but an explicit rule for one of them wins. v1 writes
-// the list to devices.allow/devices.deny; v2 compiles it into BPF.
+// null, zero, full, tty, random, urandom, ptmx, /dev/pts/*, tun), except
+// those a config deny rule names: a deny-all keeps them, an explicit deny of
+// one of them wins. v1 writes the list to devices.allow/devices.deny; v2
+// compiles it into BPF.
 std::vector<spec::DeviceRule> effective_device_rules(const std::vector<spec::DeviceRule>& rules);
 
 // v1 "devices.allow"/"devices.deny" lines for effective_device_rules(rules).

@@ -45,7 +45,7 @@ TEST_CASE("cgroup path resolution") {
   CHECK(resolve_path("/a/../b", "id", "/") == "/b");
 }
 
-TEST_CASE("v1 device rules: config order, defaults after the last \"a\" rule") {
+TEST_CASE("v1 device rules: config order first, then the defaults it does not deny") {
   std::vector<oci::spec::DeviceRule> rules(3);
   rules[0].allow = false;
   rules[0].access = "rwm";
@@ -58,30 +58,38 @@ TEST_CASE("v1 device rules: config order, defaults after the last \"a\" rule") {
   rules[2].major = 1;
   rules[2].minor = 5;
   auto w = v1_device_writes(rules);
-  REQUIRE(w.size() == 14);
+  REQUIRE(w.size() == 13);  // 3 + 11 defaults - c 1:5
   CHECK_FALSE(w[0].allow);
   CHECK(w[0].rule == "a");
   CHECK(w[1].allow);
-  CHECK(w[1].rule == "c *:* m");
-  CHECK(w[2].rule == "b *:* m");
-  CHECK(w[11].rule == "c 10:200 rwm");
-  CHECK(w[12].allow);
-  CHECK(w[12].rule == "c 10:* rw");
-  CHECK_FALSE(w[13].allow);
-  CHECK(w[13].rule == "c 1:5 rwm");  // empty access means rwm
+  CHECK(w[1].rule == "c 10:* rw");
+  CHECK_FALSE(w[2].allow);
+  CHECK(w[2].rule == "c 1:5 rwm");  // empty access means rwm
+  CHECK(w[3].allow);
+  CHECK(w[3].rule == "c *:* m");
+  CHECK(w[4].rule == "b *:* m");
+  CHECK(w[5].rule == "c 1:3 rwm");
+  CHECK(w[6].rule == "c 1:7 rwm");  // c 1:5 left out: the config denies it
+  CHECK(w[12].rule == "c 10:200 rwm");
   CHECK(v1_device_writes({}).empty());
 }
 
-TEST_CASE("v1 device rules: an \"a\" line is written bare; no \"a\" rule puts defaults first") {
+TEST_CASE("v1 device rules: an \"a\" line is written bare; wildcard denies drop the defaults they cover") {
   std::vector<oci::spec::DeviceRule> rules(1);
   rules[0].allow = false;
   rules[0].type = "b";
-  rules[0].major = 8;
-  rules[0].access = "w";
+  rules[0].access = "m";
   auto w = v1_device_writes(rules);
-  REQUIRE(w.size() == 12);
-  CHECK(w[0].rule == "c *:* m");
-  CHECK(w[11].rule == "b 8:* w");
+  REQUIRE(w.size() == 11);  // "b *:* m" is denied by the config
+  CHECK(w[0].rule == "b *:* m");
+  CHECK_FALSE(w[0].allow);
+  CHECK(w[1].rule == "c *:* m");
+  for (const auto& x : w) CHECK((x.rule != "b *:* m" || !x.allow));
+  rules[0].type = "c";
+  rules[0].major = 136;
+  CHECK(v1_device_writes(rules).size() == 11);  // c 136:* rwm left out
+  rules[0].minor = 3;
+  CHECK(v1_device_writes(rules).size() == 12);  // a single pts does not cover "c 136:*"
   oci::spec::DeviceRule all;
   all.allow = true;
   all.type = "a";

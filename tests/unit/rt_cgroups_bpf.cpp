@@ -118,27 +118,32 @@ TEST_CASE("device program: exceptions in rule order, as the v1 controller keeps 
   auto eff = effective_device_rules(rules);
   auto st = device_state(eff);
   CHECK_FALSE(st.default_allow);
-  // The defaults (after "deny a"), minus c 1:5, then c 4:1 (c 1:3 merges into the default).
+  // The config's c 4:1 and c 1:3 (the deny of c 1:5 finds nothing to take
+  // away), then the defaults minus c 1:5 (c 1:3 merges into the config's).
   REQUIRE(st.exceptions.size() == 11);
-  CHECK(st.exceptions[2].major == 1);
-  CHECK(st.exceptions[2].minor == 3);
-  CHECK(st.exceptions[3].minor == 7);  // 1:5 is gone
-  CHECK(st.exceptions.back().major == 4);
+  CHECK(st.exceptions[0].major == 4);
+  CHECK(st.exceptions[0].minor == 1);
+  CHECK(st.exceptions[1].major == 1);
+  CHECK(st.exceptions[1].minor == 3);
+  CHECK(st.exceptions[2].major == -1);  // c *:* m
+  CHECK(st.exceptions[4].minor == 7);   // after b *:* m; 1:5 is gone
+  CHECK(st.exceptions.back().major == 10);
   auto p = device_program(eff);
-  // The first block tests the first exception: c *:* m (type, 3 for access, r0, exit).
+  // The first block tests the first exception: c 4:1 rwm (type, major, minor, r0, exit).
   CHECK(p[6].code == (BPF_JMP | BPF_JNE | BPF_K));
   CHECK(p[6].imm == BPF_DEVCG_DEV_CHAR);
-  CHECK(p[6].off == 5);
-  CHECK(p[8].imm == (R | W));               // the bits "m" does not grant
-  CHECK(p[10].imm == 1);                    // r0 = allow
-  CHECK(p[12].imm == BPF_DEVCG_DEV_BLOCK);  // then b *:* m
-  CHECK(p[18].imm == BPF_DEVCG_DEV_CHAR);   // then c 1:3
-  CHECK(p[19].imm == 1);
-  CHECK(p[20].imm == 3);
-  // The last block before the default is the config's c 4:1.
+  CHECK(p[7].imm == 4);
+  CHECK(p[8].imm == 1);
+  CHECK(p[9].imm == 1);  // r0 = allow
+  CHECK(p[11].imm == BPF_DEVCG_DEV_CHAR);  // then c 1:3
+  CHECK(p[12].imm == 1);
+  CHECK(p[13].imm == 3);
+  CHECK(p[16].imm == BPF_DEVCG_DEV_CHAR);  // then c *:* m: type, 3 for access
+  CHECK(p[18].imm == (R | W));             // the bits "m" does not grant
+  // The last block before the default is the default c 10:200.
   CHECK(p[p.size() - 7].imm == BPF_DEVCG_DEV_CHAR);
-  CHECK(p[p.size() - 6].imm == 4);
-  CHECK(p[p.size() - 5].imm == 1);
+  CHECK(p[p.size() - 6].imm == 10);
+  CHECK(p[p.size() - 5].imm == 200);
   CHECK(run(p, 'c', 1, 5, R) == 0);  // the config's deny beats the default allow...
   CHECK(run(p, 'c', 1, 5, M) == 1);  // ...but not "c *:* m", exactly like v1
   CHECK(run(p, 'c', 1, 3, R | W) == 1);
