@@ -437,10 +437,10 @@ void Checker::config(const Config& c) const {
   if (c.root->path.empty()) fail("root.path", "must not be empty");
 
   if (c.linux) namespaces(*c.linux);
-  const Namespace* uts = c.linux ? c.linux->find_namespace("uts") : nullptr;
-  bool new_uts = uts && uts->path.empty();
-  if (!c.hostname.empty() && !new_uts) fail("hostname", "requires a new uts namespace");
-  if (!c.domainname.empty() && !new_uts) fail("domainname", "requires a new uts namespace");
+  // A new uts namespace, or one joined by path (as runc): never the host's own.
+  bool own_uts = c.linux && c.linux->find_namespace("uts");
+  if (!c.hostname.empty() && !own_uts) fail("hostname", "requires a uts namespace (new, or joined by path)");
+  if (!c.domainname.empty() && !own_uts) fail("domainname", "requires a uts namespace (new, or joined by path)");
 
   for (size_t i = 0; i < c.mounts.size(); ++i) mount(c.mounts[i], i);
   if (c.process) process(*c.process, "process");

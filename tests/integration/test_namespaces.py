@@ -3,6 +3,7 @@ when absent. Compared by inode of /proc/self/ns/* inside vs. on the host."""
 
 import os
 import socket
+import subprocess
 import time
 
 import pytest
@@ -93,6 +94,21 @@ def test_join_uts_namespace_sees_hostname(bundle, runtime, host_proc):
     assert out.split()[0] == "joined-uts-test"
     assert host_uts in out
     assert socket.gethostname() != "joined-uts-test"
+
+
+def test_hostname_is_set_in_a_joined_uts_namespace(bundle, runtime, host_proc):
+    """As runc: with uts joined by path, hostname is applied there (the
+    runtime-tools linux_ns_path program does this); never on the host."""
+    p = host_proc("unshare", "--uts", "sh", "-c", "hostname before && exec sleep 30")
+    wait_for(lambda: ns_inode(f"/proc/{p.pid}/ns/uts") != ns_inode("/proc/self/ns/uts"), what="unshare --uts")
+    set_namespaces(bundle, [{"type": "pid"}, {"type": "mount"}, {"type": "uts", "path": f"/proc/{p.pid}/ns/uts"}])
+    with bundle.edit() as c:
+        c["hostname"] = "set-by-oci-run"
+    out = runtime.script_output(bundle, "hostname")
+    assert out.split() == ["set-by-oci-run"]
+    seen = subprocess.run(["nsenter", "-t", str(p.pid), "-u", "hostname"], capture_output=True, text=True)
+    assert seen.stdout.strip() == "set-by-oci-run", seen
+    assert socket.gethostname() != "set-by-oci-run"
 
 
 def test_join_namespace_of_other_container(make_extra_bundle, runtime):

@@ -287,19 +287,21 @@ TEST_CASE("user namespace and id mappings") {
   CHECK(err(j) == kOk);
 }
 
-TEST_CASE("hostname and domainname need a new uts namespace") {
+TEST_CASE("hostname and domainname need a uts namespace, new or joined") {
   json j = base();
   j["hostname"] = "box";
   j["domainname"] = "example.org";
   CHECK(err(j) == kOk);
-  j["linux"]["namespaces"][3]["path"] = "/proc/1/ns/uts";
-  CHECK(err(j) == "config.json: hostname: requires a new uts namespace");
+  j["linux"]["namespaces"][3]["path"] = "/proc/1/ns/uts";  // joined: set there, as runc
+  CHECK(err(j) == kOk);
+  j["linux"]["namespaces"].erase(3);
+  CHECK(err(j) == "config.json: hostname: requires a uts namespace (new, or joined by path)");
   j.erase("hostname");
-  CHECK(err(j) == "config.json: domainname: requires a new uts namespace");
+  CHECK(err(j) == "config.json: domainname: requires a uts namespace (new, or joined by path)");
   j = base();
   j.erase("linux");
   j["hostname"] = "box";
-  CHECK(err(j) == "config.json: hostname: requires a new uts namespace");
+  CHECK(err(j) == "config.json: hostname: requires a uts namespace (new, or joined by path)");
   j["hostname"] = "";
   CHECK(err(j) == kOk);
 }

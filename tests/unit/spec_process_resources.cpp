@@ -172,7 +172,7 @@ TEST_CASE("validate() on a config built in code") {
   CHECK_FALSE(c.linux->has_namespace("uts"));
   c.hostname = "h";
   CHECK(error_of([&] { validate(c, "bundle/config.json"); }) ==
-        "bundle/config.json: hostname: requires a new uts namespace");
+        "bundle/config.json: hostname: requires a uts namespace (new, or joined by path)");
   c.hostname.clear();
   c.root.reset();
   CHECK(error_of([&] { validate(c); }) == "config.json: root: required");
