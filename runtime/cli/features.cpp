@@ -59,7 +59,8 @@ json hook_names() {
 json mount_option_names() {
   json out = json::array();
   for (const auto& o : spec::mount_option_table())
-    if (o.kind != spec::MountOptionKind::Extension) out.push_back(std::string(o.name));
+    if (o.kind != spec::MountOptionKind::Extension || o.name == "tmpcopyup")
+      out.push_back(std::string(o.name));
   return out;
 }
 

@@ -73,7 +73,7 @@ void check_implemented(const spec::Config& c) {
     if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
       reject("mounts[" + std::to_string(i) + "].uidMappings");
     for (const auto& o : m.options)
-      if (o == "tmpcopyup" || o == "idmap" || o == "ridmap")
+      if (o == "idmap" || o == "ridmap")
         reject("mounts[" + std::to_string(i) + "].options \"" + o + "\"");
   }
   if (c.linux) {

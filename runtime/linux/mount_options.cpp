@@ -36,7 +36,9 @@ MountPlan plan_mount(const spec::Mount& m) {
         p.bind = true;
         if (info->flags & MS_REC) p.recursive_bind = true;
         break;
-      case K::Extension: break;
+      case K::Extension:
+        if (opt == "tmpcopyup") p.tmpcopyup = true;
+        break;
     }
   }
   if (m.type == "bind") p.bind = true;

@@ -18,6 +18,8 @@ struct MountPlan {
   std::string data;                        // comma-joined filesystem options
   bool bind = false;
   bool recursive_bind = false;
+  // tmpfs only: fill the new tmpfs with what the destination held before.
+  bool tmpcopyup = false;
   // A bind mount whose flags (ro, nosuid...) need a MS_REMOUNT|MS_BIND pass.
   bool needs_remount() const;
 };

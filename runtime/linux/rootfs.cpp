@@ -38,6 +38,37 @@ void apply_after(int rootfd, const std::string& dest, const MountPlan& plan) {
   }
 }
 
+// "tmpcopyup" (podman uses it for --tmpfs and --read-only): the new tmpfs
+// starts with a copy of what the rootfs has at the destination, and its root
+// gets that directory's owner (and mode, unless the options set mode=).
+// The directory is opened before the mount, so the copy reads the covered
+// files through that fd, never through a path that could have changed.
+void mount_tmpfs_copyup(int rootfd, const std::string& dest, const std::string& source,
+                        const MountPlan& plan) {
+  UniqueFd target = open_in_root(rootfd, dest, Create::Dir);
+  UniqueFd below(::openat(target.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!below) throw sys_error("tmpcopyup " + dest + ": open the directory below the tmpfs");
+  struct stat st;
+  if (::fstat(below.get(), &st) != 0) throw sys_error("tmpcopyup " + dest + ": stat");
+  // Writable while the copy runs; the requested flags (ro...) come after.
+  const unsigned long flags = plan.flags & ~MS_REMOUNT;
+  do_mount(source, fd_path(target.get()), "tmpfs", flags & ~MS_RDONLY, plan.data,
+           "mount tmpfs on " + dest);
+  UniqueFd mounted_path = open_in_root(rootfd, dest, Create::None);
+  if (!mounted_path) throw Error("tmpcopyup " + dest + ": the new tmpfs vanished");
+  UniqueFd mounted(::openat(mounted_path.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!mounted) throw sys_error("tmpcopyup " + dest + ": open the new tmpfs");
+  fs::copy_tree(below.get(), mounted.get(), "tmpcopyup " + dest);
+  if (::fchown(mounted.get(), st.st_uid, st.st_gid) != 0)
+    throw sys_error("tmpcopyup " + dest + ": chown the tmpfs root");
+  bool has_mode = ("," + plan.data).find(",mode=") != std::string::npos;
+  if (!has_mode && ::fchmod(mounted.get(), st.st_mode & 07777) != 0)
+    throw sys_error("tmpcopyup " + dest + ": chmod the tmpfs root");
+  if (flags & MS_RDONLY)
+    do_mount("", fd_path(mounted_path.get()), nullptr, MS_REMOUNT | flags, plan.data,
+             "remount tmpfs on " + dest + " read-only");
+}
+
 void mount_one(int rootfd, const spec::Mount& m, const RootfsContext& ctx) {
   std::string dest = fs::clean(m.destination);
   MountPlan plan = plan_mount(m);
@@ -57,6 +88,8 @@ void mount_one(int rootfd, const spec::Mount& m, const RootfsContext& ctx) {
       UniqueFd mounted = open_in_root(rootfd, dest, Create::None);
       bind_remount(mounted.get(), plan.flags & ~(MS_BIND | MS_REC), "remount " + dest);
     }
+  } else if (plan.tmpcopyup && m.type == "tmpfs") {
+    mount_tmpfs_copyup(rootfd, dest, m.source.empty() ? m.type : m.source, plan);
   } else {
     if (m.type.empty()) throw Error("mount " + dest + ": no type given");
     UniqueFd target = open_in_root(rootfd, dest, Create::Dir);

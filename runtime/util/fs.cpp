@@ -1,10 +1,12 @@
 #include "runtime/util/fs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <vector>
 
 #include "runtime/util/fd.hpp"
@@ -145,6 +147,131 @@ std::string absolute(const std::string& path) {
   char buf[4096];
   if (!::getcwd(buf, sizeof buf)) throw sys_error("getcwd");
   return clean(join(buf, path));
+}
+
+namespace {
+
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+
+void copy_file_data(int in, int out, const std::string& what) {
+  for (;;) {
+    ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 1 << 20, 0);
+    if (n == 0) return;
+    if (n > 0) continue;
+    if (errno == EINTR) continue;
+    if (errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP && errno != ENOSYS)
+      throw sys_error("copy " + what);
+    break;  // no in-kernel copy between these filesystems: plain read/write
+  }
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(in, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw sys_error("read " + what);
+    }
+    if (n == 0) return;
+    ssize_t off = 0;
+    while (off < n) {
+      ssize_t w = ::write(out, buf + off, static_cast<size_t>(n - off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        throw sys_error("write copy of " + what);
+      }
+      off += w;
+    }
+  }
+}
+
+// Owner first: chown clears the set-id bits that the chmod then restores.
+void copy_attrs(int fd, const struct stat& st, const std::string& what) {
+  if (::fchown(fd, st.st_uid, st.st_gid) != 0) throw sys_error("chown copy of " + what);
+  if (::fchmod(fd, st.st_mode & 07777) != 0) throw sys_error("chmod copy of " + what);
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  if (::futimens(fd, times) != 0) throw sys_error("set times of copy of " + what);
+}
+
+void copy_entry(int src_dir, int dst_dir, const char* name, const std::string& what) {
+  struct stat st;
+  if (::fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) throw sys_error("stat " + what);
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  switch (st.st_mode & S_IFMT) {
+    case S_IFDIR: {
+      if (::mkdirat(dst_dir, name, 0700) != 0) throw sys_error("mkdir copy of " + what);
+      UniqueFd in(::openat(src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!in) throw sys_error("open " + what);
+      UniqueFd out(::openat(dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!out) throw sys_error("open copy of " + what);
+      copy_tree(in.get(), out.get(), what);
+      copy_attrs(out.get(), st, what);  // after the contents: they change mtime
+      return;
+    }
+    case S_IFREG: {
+      UniqueFd in(::openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (!in) throw sys_error("open " + what);
+      UniqueFd out(::openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (!out) throw sys_error("create copy of " + what);
+      copy_file_data(in.get(), out.get(), what);
+      copy_attrs(out.get(), st, what);
+      return;
+    }
+    case S_IFLNK: {
+      std::vector<char> target(static_cast<size_t>(st.st_size > 0 ? st.st_size : 4095) + 1);
+      ssize_t n = ::readlinkat(src_dir, name, target.data(), target.size());
+      if (n < 0) throw sys_error("readlink " + what);
+      if (static_cast<size_t>(n) >= target.size()) throw Error("readlink " + what + ": link changed while copying");
+      target[static_cast<size_t>(n)] = '\0';
+      if (::symlinkat(target.data(), dst_dir, name) != 0) throw sys_error("symlink copy of " + what);
+      if (::fchownat(dst_dir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+        throw sys_error("chown copy of " + what);
+      if (::utimensat(dst_dir, name, times, AT_SYMLINK_NOFOLLOW) != 0)
+        throw sys_error("set times of copy of " + what);
+      return;
+    }
+    case S_IFCHR:
+    case S_IFBLK:
+    case S_IFIFO:
+    case S_IFSOCK: {
+      if (::mknodat(dst_dir, name, st.st_mode & (S_IFMT | 0700), st.st_rdev) != 0)
+        throw sys_error("mknod copy of " + what);
+      if (::fchownat(dst_dir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+        throw sys_error("chown copy of " + what);
+      if (::fchmodat(dst_dir, name, st.st_mode & 07777, 0) != 0) throw sys_error("chmod copy of " + what);
+      if (::utimensat(dst_dir, name, times, AT_SYMLINK_NOFOLLOW) != 0)
+        throw sys_error("set times of copy of " + what);
+      return;
+    }
+    default:
+      throw Error("copy " + what + ": unsupported file type");
+  }
+}
+
+}  // namespace
+
+void copy_tree(int src_dir, int dst_dir, const std::string& what) {
+  // fdopendir owns its fd: give it a duplicate so that the caller keeps src_dir.
+  int dup = ::fcntl(src_dir, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) throw sys_error("dup directory fd of " + what);
+  std::unique_ptr<DIR, DirCloser> dir(::fdopendir(dup));
+  if (!dir) {
+    int err = errno;
+    ::close(dup);
+    throw sys_error("opendir " + what, err);
+  }
+  ::rewinddir(dir.get());
+  for (;;) {
+    errno = 0;
+    struct dirent* e = ::readdir(dir.get());
+    if (!e) {
+      if (errno != 0) throw sys_error("readdir " + what);
+      return;
+    }
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    copy_entry(::dirfd(dir.get()), dst_dir, e->d_name, what + "/" + name);
+  }
 }
 
 }  // namespace oci::fs

@@ -18,5 +18,11 @@ bool exists(const std::string& path);
 std::string absolute(const std::string& path);  // relative to cwd, lexically cleaned
 std::string join(const std::string& a, const std::string& b);
 std::string clean(const std::string& path);  // lexical: removes //, ., ..
+// Copy the contents of directory src_dir into the (empty) directory dst_dir:
+// directories, regular files, symlinks, device nodes, fifos and sockets, with
+// their owner, mode and timestamps. Never follows a symlink; hard links become
+// separate files, extended attributes are not copied. `what` names the source
+// in errors ("<what>/<relative path>").
+void copy_tree(int src_dir, int dst_dir, const std::string& what);
 
 }  // namespace oci::fs

@@ -76,6 +76,49 @@ def test_custom_tmpfs_options(bundle, runtime):
     assert rest.split()[-1] == "1777"
 
 
+def test_tmpfs_tmpcopyup(bundle, runtime):
+    """podman's --tmpfs and --read-only mounts carry "tmpcopyup": the tmpfs
+    starts with a copy of the rootfs directory it covers (owner, modes,
+    symlinks), writes stay in the tmpfs, and "ro" still applies."""
+    data = bundle.rootfs / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "sub" / "file").write_text("from-the-image\n")
+    os.chmod(data / "sub" / "file", 0o640)
+    os.symlink("sub/file", data / "link")
+    os.chown(data / "sub", 1000, 1001)
+    os.chmod(data, 0o751)
+    os.chown(data, 1234, 1235)
+    ro = bundle.rootfs / "rodata"
+    ro.mkdir()
+    (ro / "f").write_text("ro-content\n")
+    with bundle.edit() as c:
+        c["mounts"].append({"destination": "/data", "type": "tmpfs", "source": "tmpfs",
+                            "options": ["rw", "nosuid", "nodev", "tmpcopyup", "size=1m"]})
+        c["mounts"].append({"destination": "/rodata", "type": "tmpfs", "source": "tmpfs",
+                            "options": ["ro", "tmpcopyup"]})
+    mounts, rest = inside_mounts(
+        runtime,
+        bundle,
+        "cat /data/link; stat -c '%a %u:%g' /data /data/sub /data/sub/file; "
+        "echo changed > /data/sub/file; cat /rodata/f; "
+        "(echo x > /rodata/f) 2>&1 | grep -o 'Read-only file system'",
+    )
+    assert last_mount_at(mounts, "/data")["fstype"] == "tmpfs"
+    assert "size=1024k" in last_mount_at(mounts, "/data")["super"]
+    ro_mount = last_mount_at(mounts, "/rodata")
+    assert ro_mount["fstype"] == "tmpfs" and "ro" in ro_mount["opts"], ro_mount
+    assert rest.splitlines() == [
+        "from-the-image",
+        "751 1234:1235",
+        "755 1000:1001",
+        "640 0:0",
+        "ro-content",
+        "Read-only file system",
+    ], rest
+    # the write went to the tmpfs, not to the rootfs below it
+    assert (data / "sub" / "file").read_text() == "from-the-image\n"
+
+
 def test_bind_mount_ro(bundle, runtime, tmp_path):
     src = tmp_path / "hostsrc"
     src.mkdir()

@@ -1,10 +1,17 @@
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "runtime/container/state_store.hpp"
 #include "runtime/linux/devices.hpp"
 #include "runtime/linux/path_in_root.hpp"
+#include "runtime/util/fd.hpp"
 #include "runtime/util/fs.hpp"
+#include "spec/error.hpp"
 #include "spec/tables.hpp"
 
 TEST_CASE("signals by name, SIG prefix, number and realtime") {
@@ -106,4 +113,42 @@ TEST_CASE("passwd lookup by uid without NSS") {
   CHECK(oci::passwd::field_for_uid(text, 65534, 5) == "/nonexistent");
   CHECK_FALSE(oci::passwd::field_for_uid(text, 7, 0));
   CHECK_FALSE(oci::passwd::field_for_uid(text, 1000, 0));
+}
+
+TEST_CASE("copy_tree copies files, directories, symlinks and fifos with their modes") {
+  char tmpl[] = "/tmp/oci-unit-copy-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string base = tmpl;
+  const std::string src = base + "/src", dst = base + "/dst";
+  REQUIRE(::mkdir(src.c_str(), 0755) == 0);
+  REQUIRE(::mkdir(dst.c_str(), 0755) == 0);
+  REQUIRE(::mkdir((src + "/sub").c_str(), 0750) == 0);
+  oci::fs::write_file(src + "/sub/file", "hello", O_CREAT | O_TRUNC);
+  REQUIRE(::chmod((src + "/sub/file").c_str(), 0640) == 0);
+  REQUIRE(::symlink("../outside", (src + "/link").c_str()) == 0);
+  REQUIRE(::mkfifo((src + "/fifo").c_str(), 0600) == 0);
+  {
+    oci::UniqueFd in(::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    oci::UniqueFd out(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(in);
+    REQUIRE(out);
+    oci::fs::copy_tree(in.get(), out.get(), "src");
+  }
+  CHECK(oci::fs::read_file(dst + "/sub/file") == "hello");
+  struct stat st;
+  REQUIRE(::stat((dst + "/sub/file").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0640);
+  REQUIRE(::stat((dst + "/sub").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0750);
+  char target[64] = {};
+  REQUIRE(::readlink((dst + "/link").c_str(), target, sizeof target - 1) > 0);
+  CHECK(std::string(target) == "../outside");
+  REQUIRE(::lstat((dst + "/fifo").c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+  // A second copy onto existing names fails and names the file.
+  oci::UniqueFd in(::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  oci::UniqueFd out(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  CHECK_THROWS_WITH_AS(oci::fs::copy_tree(in.get(), out.get(), "src"), doctest::Contains("src/"),
+                       oci::Error);
+  REQUIRE(std::system(("rm -rf " + base).c_str()) == 0);
 }

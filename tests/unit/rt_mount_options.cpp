@@ -56,3 +56,11 @@ TEST_CASE("mount plan: recursive attributes for mount_setattr") {
   CHECK_FALSE((p.attr_set & MOUNT_ATTR_RDONLY));
   CHECK((p.attr_clr & MOUNT_ATTR_RDONLY));
 }
+
+TEST_CASE("mount plan: tmpcopyup is an extension, not mount data") {
+  auto p = plan_mount(mount_with("tmpfs", {"rw", "nosuid", "tmpcopyup", "size=1m"}));
+  CHECK(p.tmpcopyup);
+  CHECK(p.data == "size=1m");
+  CHECK(p.flags == MS_NOSUID);
+  CHECK_FALSE(plan_mount(mount_with("tmpfs", {"size=1m"})).tmpcopyup);
+}
