@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,6 +84,9 @@ struct ChildCtx {
 };
 
 [[noreturn]] void exec_child(const ChildCtx& c) noexcept {
+  // Not dumpable until execve: once in the container's pid namespace, its
+  // processes must not reach our host fds or /proc/<pid>/exe (the runtime).
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   for (int fd : c.close_in_child) ::close(fd);
   try {
     auto go = recv_packet(c.sync_fd);
@@ -98,7 +102,13 @@ struct ChildCtx {
     if (c.process->terminal) {
       linux_::setup_terminal(c.console_fd, c.process->console_size);
       ::close(c.console_fd);
+    } else {
+      linux_::new_session();
     }
+    // Before any filter (older profiles deny close_range): nothing of the
+    // runtime survives exec.
+    if (sys::close_range(static_cast<unsigned>(3 + c.preserve_fds), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+      throw sys_error("close_range: mark the runtime's fds close-on-exec");
     // As in the container init: without no_new_privs while CAP_SYS_ADMIN is
     // held, with it right before execve.
     if (c.seccomp && !c.process->no_new_privileges)
@@ -107,8 +117,6 @@ struct ChildCtx {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (sys::close_range(static_cast<unsigned>(3 + c.preserve_fds), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-      throw sys_error("close_range");
     if (c.seccomp && c.process->no_new_privileges)
       linux_::install_seccomp(*c.seccomp, c.seccomp_listener_fd, go->payload);
     // The sync socket is close-on-exec: EOF tells the runtime exec worked.

@@ -116,13 +116,9 @@ void run_init(const InitContext& ctx) {
   if (p.terminal) {
     setup_terminal(ctx.console_fd, p.console_size);
     ::close(ctx.console_fd);
+  } else {
+    new_session();
   }
-  // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the
-  // process's identity is applied; the rest of this init is filtered (as runc).
-  if (ctx.seccomp && !p.no_new_privileges)
-    install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
-  linux_::ExecImage image = prepare_process(p, ctx.extra_env);
-
   // The exec fifo must stay outside the preserved range; it closes on exec,
   // which is how `start` learns that the user process runs.
   int fifo = ctx.fifo_fd;
@@ -133,6 +129,17 @@ void run_init(const InitContext& ctx) {
     ::close(fifo);
     fifo = moved;
   }
+  // Nothing of the runtime survives exec: every fd above the preserved ones
+  // is close-on-exec from here. (Before any filter: profiles made before
+  // close_range existed deny it.)
+  if (sys::close_range(static_cast<unsigned>(first_closed), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    throw sys_error("close_range: mark the runtime's fds close-on-exec");
+  // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the
+  // process's identity is applied; the rest of this init is filtered (as runc).
+  if (ctx.seccomp && !p.no_new_privileges)
+    install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
+  linux_::ExecImage image = prepare_process(p, ctx.extra_env);
+
   prepare_signals();
   container::send_packet(ctx.sync_fd, Msg::Ready);
   ::close(ctx.sync_fd);
@@ -151,10 +158,6 @@ void run_init(const InitContext& ctx) {
       ::_exit(1);
     }
   }
-  // Nothing of the runtime survives exec: every fd above the preserved ones
-  // is close-on-exec from here.
-  if (sys::close_range(static_cast<unsigned>(first_closed), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-    ::_exit(1);
   if (ctx.seccomp && p.no_new_privileges) {
     // With no_new_privs: as late as possible, nothing but execve after it.
     try {
@@ -171,6 +174,10 @@ void run_init(const InitContext& ctx) {
 }  // namespace
 
 void container_init(const InitContext& ctx) noexcept {
+  // Not dumpable until execve (which resets it): a process of the container
+  // that shares our pid namespace must not ptrace us or open /proc/<pid>/{exe,
+  // fd,mem,cwd} while we hold host fds and run the host's binary.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   for (int fd : ctx.close_in_child) ::close(fd);
   try {
     run_init(ctx);

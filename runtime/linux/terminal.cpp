@@ -28,10 +28,15 @@ void setup_terminal(int console_socket, const std::optional<spec::ConsoleSize>& 
   }
   unix_socket::send_fd(console_socket, master.get(), "/dev/ptmx", "send pty master to console socket");
   master.reset();
-  if (::setsid() < 0 && errno != EPERM) throw sys_error("setsid");
+  new_session();
   if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) throw sys_error("set controlling terminal");
   for (int i = 0; i < 3; ++i)
     if (::dup2(slave.get(), i) < 0) throw sys_error("dup2 pty slave");
+}
+
+// EPERM: already a process group leader, so not in the caller's group.
+void new_session() {
+  if (::setsid() < 0 && errno != EPERM) throw sys_error("setsid in the container");
 }
 
 }  // namespace oci::linux_

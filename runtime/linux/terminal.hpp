@@ -14,4 +14,10 @@ namespace oci::linux_ {
 // In the container, after pivot_root.
 void setup_terminal(int console_socket, const std::optional<spec::ConsoleSize>& size);
 
+// Every container process (init and exec, with or without a terminal) starts
+// its own session and process group, as runc and crun do. Callers kill whole
+// process groups: conmon's --timeout sends SIGKILL to the container's group,
+// and without this that group would be conmon's own.
+void new_session();
+
 }  // namespace oci::linux_

@@ -168,3 +168,30 @@ def test_exec_unknown_container(runtime):
     r = runtime.cmd("exec", "no-such-container", "true")
     assert r.returncode != 0
     assert "container does not exist" in r.stderr
+
+
+def _stat_ids(text: str) -> tuple[int, int, int]:
+    """(pid, pgrp, session) from a /proc/PID/stat line."""
+    rest = text[text.rfind(")") + 2 :].split()
+    return int(text.split()[0]), int(rest[2]), int(rest[3])
+
+
+def test_processes_lead_their_own_session(bundle, runtime):
+    """Non-tty init and exec processes start a session and process group of
+    their own (as runc's and crun's do). conmon's --timeout kills the
+    container's process group; in the caller's group it killed conmon too."""
+    bundle.set_args("sleep", "1000")
+    cid = runtime.new_id("sid")
+    runtime.create(bundle, cid)
+    runtime.start(cid)
+    r = runtime.cmd("exec", cid, "sh", "-c",
+                    'read a < /proc/1/stat; read b < /proc/$$/stat; echo "$a"; echo "$b"')
+    assert r.returncode == 0, r
+    init_line, exec_line = [l for l in r.stdout.splitlines() if l.strip()]
+    assert _stat_ids(init_line) == (1, 1, 1), init_line
+    pid, pgrp, session = _stat_ids(exec_line)
+    assert pgrp == pid and session == pid, exec_line
+    # and not the caller's: seen from the host, the init's session is its own pid
+    host_pid = runtime.state(cid)["pid"]
+    with open(f"/proc/{host_pid}/stat") as f:
+        assert _stat_ids(f.read()) == (host_pid, host_pid, host_pid)

@@ -593,3 +593,19 @@ def test_default_profile_from_spec_blocks_mount_and_namespaces(bundle, runtime, 
     assert out.splitlines()[1:] == ["unshare=1", "mount=1", "data", "SUB"], (out, err)
     assert "unshare(0x40000000): Operation not permitted" in err, err
     assert "mount: permission denied" in err, err
+
+
+@pytest.mark.parametrize("nnp", [True, False], ids=["nnp", "no-nnp"])
+def test_profile_denying_close_range_still_runs_and_execs(bundle, runtime, nnp):
+    """Profiles written before close_range(2) existed deny it (the runtime-tools
+    default profile does); the runtime must not need it once the filter is in."""
+    set_seccomp(bundle, allow_all(deny(["close_range"])), nnp=nnp, args=["sleep", "1000"])
+    cid = runtime.new_id()
+    runtime.create(bundle, cid)
+    runtime.start(cid)
+    assert runtime.status(cid) == "running"
+    r = runtime.cmd("exec", cid, "echo", "from-exec")
+    assert r.returncode == 0 and r.stdout == "from-exec\n", r
+    runtime.kill(cid, "KILL")
+    runtime.wait_status(cid, "stopped")
+    runtime.delete(cid)
