@@ -147,6 +147,10 @@ pid_t create(const CreateOptions& opts) {
   // Side effects start here; each owner undoes its part if we fail.
   ContainerDir dir = ContainerDir::create(opts.root, opts.id);
   cgroups::Cgroup cgroup = cgroups::Cgroup::create(layout, config, opts.id);
+  // Recorded at once: if this process is killed before state.json exists,
+  // `delete` still finds the cgroup to remove (kCreatingCgroupFile).
+  fs::write_file_atomic(fs::join(dir.path(), kCreatingCgroupFile),
+                        cgroups::to_json(cgroup.record()).dump(), 0600);
   if (::mkfifo(dir.fifo_path().c_str(), 0600) != 0) throw sys_error("mkfifo " + dir.fifo_path());
   UniqueFd fifo(::open(dir.fifo_path().c_str(), O_RDWR | O_CLOEXEC));
   if (!fifo) throw sys_error("open " + dir.fifo_path());

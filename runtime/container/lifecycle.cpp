@@ -198,6 +198,14 @@ void destroy(const std::string& root, const std::string& id, bool force) {
     if (s->host_rootfs_mount_id) linux_::detach_host_rootfs(s->rootfs, s->host_rootfs_mount_id);
     if (!s->poststop.empty())
       hooks::run_warn(s->poststop, spec::to_json(make_state(*s, "stopped"), -1, false), "poststop");
+  } else if (auto text = fs::try_read_file(fs::join(dir->path(), kCreatingCgroupFile))) {
+    // `create` died before it wrote state.json (we hold the lock it held):
+    // kill what is in the cgroup it recorded and remove it.
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded()) throw Error("corrupt " + fs::join(dir->path(), kCreatingCgroupFile));
+    cgroups::Record rec = cgroups::record_from_json(j);
+    cgroups::signal_all(rec, SIGKILL);
+    cgroups::destroy(rec);
   }
   dir->remove();
 }

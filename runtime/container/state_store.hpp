@@ -44,6 +44,10 @@ struct PersistedState {
 std::string to_json(const PersistedState& s);
 PersistedState state_from_json(const std::string& text);
 
+// Written by `create` right after it makes the cgroup, so that `delete` can
+// remove the cgroup of a create that was killed before state.json existed.
+inline constexpr const char* kCreatingCgroupFile = "cgroup.json";
+
 // A locked container directory.
 class ContainerDir {
  public:
