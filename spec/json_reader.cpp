@@ -49,7 +49,7 @@ void fail(std::string_view source, std::string_view path, std::string_view probl
 Json parse(std::string_view text, std::string_view source) {
   try {
     return Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for 1e400
     // Drop nlohmann's "[json.exception.parse_error.101] " tag, keep the position text.
     std::string_view what = e.what();
     if (!what.empty() && what.front() == '[') {
@@ -127,6 +127,9 @@ void Node::expect_object() const {
 std::string Node::string() const {
   if (!j_) fail("required");
   if (!j_->is_string()) fail("expected string");
+  // Every string ends up as a C string (path, argv, env, sysctl): an embedded
+  // NUL would silently cut it short.
+  if (j_->get_ref<const std::string&>().find('\0') != std::string::npos) fail("contains a NUL byte");
   return j_->get_ref<const std::string&>();
 }
 
@@ -144,6 +147,8 @@ std::vector<std::string> Node::strings() const {
   out.reserve(arr.size());
   for (size_t i = 0; i < arr.size(); ++i) {
     if (!arr[i].is_string()) Node(&arr[i], this, Kind::Index, {}, i).fail("expected string");
+    if (arr[i].get_ref<const std::string&>().find('\0') != std::string::npos)
+      Node(&arr[i], this, Kind::Index, {}, i).fail("contains a NUL byte");
     out.push_back(arr[i].get_ref<const std::string&>());
   }
   return out;
@@ -155,6 +160,8 @@ std::map<std::string, std::string> Node::string_map() const {
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : j_->get_ref<const Json::object_t&>()) {
     if (!value.is_string()) Node(&value, this, Kind::MapKey, key, 0).fail("expected string");
+    if (key.find('\0') != std::string::npos || value.get_ref<const std::string&>().find('\0') != std::string::npos)
+      Node(&value, this, Kind::MapKey, key, 0).fail("contains a NUL byte");
     out.emplace_hint(out.end(), key, value.get_ref<const std::string&>());
   }
   return out;
