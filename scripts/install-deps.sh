@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libseccomp-dev libcap-dev libyaml-cpp-dev doctest-dev libnl-3-dev libnl-route-3-dev iptables
   busybox-static python3 python3-pytest
   iproute2 procps util-linux qemu-system-x86
+  clang  # libFuzzer for tests/fuzz/run-fuzz.sh
   # real engines for the end-to-end suites (conformance/engines)
   podman conmon containernetworking-plugins catatonit containerd bsdutils jq tmux
   # the image-to-bundle tool: libarchive (gzip, zstd), btrfs for its snapshot backend
