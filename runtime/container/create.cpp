@@ -48,6 +48,11 @@ class ChildGuard {
   }
   void release() { pid_ = -1; }
   void reset(pid_t pid) { pid_ = pid; }
+  // Kill and reap now (as the destructor would).
+  void kill_now() {
+    ChildGuard now(pid_);
+    pid_ = -1;
+  }
 
  private:
   pid_t pid_;
@@ -218,6 +223,20 @@ pid_t create(const CreateOptions& opts) {
     }
   } host_mounts{ctx.rootfs.host_mount_ns ? &rootfs : nullptr, host_rootfs_id};
   ChildGuard guard(child);
+  // runtime-spec: a create that fails once the prestart/createRuntime stage
+  // has begun continues at "delete", whose poststop hooks undo what those
+  // hooks set up (e.g. the network hook's veth, NAT rules and lease). Run
+  // them after the container is gone, with warnings only.
+  struct PoststopOnFailure {
+    const std::vector<spec::Hook>& hooks;
+    ChildGuard& child;
+    std::string state_json;  // set when the hooks stage begins
+    ~PoststopOnFailure() {
+      if (state_json.empty() || hooks.empty()) return;
+      child.kill_now();
+      hooks::run_warn(hooks, state_json, "poststop");
+    }
+  } poststop_on_failure{config.hooks.poststop, guard, {}};
   child_sock.reset();
   console.reset();
   fifo.reset();
@@ -264,6 +283,8 @@ pid_t create(const CreateOptions& opts) {
       st.rootfs = rootfs;
       st.annotations = config.annotations;
       std::string state_json = spec::to_json(st, -1, false);
+      st.status = "stopped";
+      poststop_on_failure.state_json = spec::to_json(st, -1, false);
       hooks::run(config.hooks.prestart, state_json, "prestart");
       hooks::run(config.hooks.create_runtime, state_json, "createRuntime");
       send_packet(parent_sock.get(), Msg::Go, state_json);
@@ -294,6 +315,7 @@ pid_t create(const CreateOptions& opts) {
     fs::write_file_atomic(fs::absolute(opts.pid_file), std::to_string(container_pid));
   cgroup.commit();
   dir.commit();
+  poststop_on_failure.state_json.clear();
   guard.release();
   host_mounts.rootfs = nullptr;
   return container_pid;

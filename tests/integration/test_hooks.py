@@ -121,6 +121,40 @@ def test_create_time_hook_failure_fails_create(bundle, runtime, hookdir, phase):
     assert cid not in runtime.list_ids()
 
 
+@pytest.mark.parametrize("phase", ["prestart", "createRuntime", "createContainer"])
+def test_failed_create_runs_poststop_after_the_hooks_began(bundle, runtime, hookdir, phase):
+    """A create that fails once prestart/createRuntime began continues at
+    delete: poststop runs (state "stopped", init gone) so that what the earlier
+    hooks set up -- a network hook's veth and NAT rules -- is undone."""
+    log = hookdir / "log"
+    with bundle.edit() as c:
+        c["hooks"] = {"prestart": [host_hook(log, "prestart")], "poststop": [host_hook(log, "poststop")]}
+        c["hooks"].setdefault(phase, []).append(host_hook(log, phase, extra="exit 3"))
+    cid = runtime.new_id()
+    r = runtime.create(bundle, cid, check=False)
+    assert r.returncode != 0 and f"{phase} hook" in r.stderr, r
+    entries = read_log(log)
+    assert [e[0] for e in entries][-1] == "poststop", entries
+    stop_state = entries[-1][1]
+    assert stop_state["id"] == cid and stop_state["status"] == "stopped"
+    assert not os.path.exists(f"/proc/{stop_state['pid']}") or \
+        open(f"/proc/{stop_state['pid']}/stat").read().split()[2] == "Z"
+    assert cid not in runtime.list_ids()
+
+
+def test_failed_create_before_the_hooks_runs_no_poststop(bundle, runtime, hookdir):
+    log = hookdir / "log"
+    with bundle.edit() as c:
+        c["hooks"] = {"poststop": [host_hook(log, "poststop")]}
+        c["process"]["args"] = ["/no/such/binary"]
+        c["process"]["cwd"] = "/no-such-dir-is-fine"
+        c["linux"]["sysctl"] = {"no.such.sysctl": "1"}
+    cid = runtime.new_id()
+    r = runtime.create(bundle, cid, check=False)
+    assert r.returncode != 0
+    assert read_log(log) == []
+
+
 def test_start_container_hook_failure_fails_start(bundle, runtime):
     with bundle.edit() as c:
         c["hooks"] = {"startContainer": [{"path": "/bin/false"}]}

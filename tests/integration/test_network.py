@@ -410,6 +410,24 @@ def test_fifty_create_delete_cycles_leak_nothing(lab, bundle):
     lab.assert_clean()
 
 
+def test_create_failing_after_the_network_hook_leaves_nothing(lab, bundle):
+    """A createContainer hook fails after oci-run-network set up the veth,
+    address lease and NAT rules: create fails, and its poststop teardown
+    removes all of it."""
+    lab.attach(bundle, ports="8081:80/tcp", script="true")
+    lab.runtime.run(bundle, lab.runtime.new_id("warm"), timeout=20)  # iptables makes its built-in tables on first use
+    links, rules = lab.links(), lab.rules()
+    with bundle.edit() as c:
+        c["hooks"]["createContainer"] = [{"path": "/bin/sh", "args": ["sh", "-c", "exit 7"]}]
+    cid = lab.runtime.new_id()
+    r = lab.runtime.create(bundle, cid, check=False, timeout=20)
+    assert r.returncode != 0 and "createContainer hook #0" in r.stderr, r
+    assert lab.links() == links
+    assert lab.rules() == rules
+    assert lab.state_files() == []
+    lab.assert_clean()
+
+
 def test_bad_yaml_fails_create_and_leaves_nothing(lab, bundle):
     lab.config.write_text("networks:\n  - name: default\n    bridge: [oops\n")
     lab.attach(bundle)
