@@ -238,7 +238,8 @@ void Builder::cpuset(const spec::Cpu& c) {
 
 void Builder::pids(const spec::Pids& p) {
   Version v = pick("pids");
-  add(v, "pids", "pids.max", p.limit > 0 ? std::to_string(p.limit) : "max", "pids.limit");
+  // runtime-spec 1.3: -1 (any negative) is "max"; 0 is a real limit of 0.
+  add(v, "pids", "pids.max", p.limit >= 0 ? std::to_string(p.limit) : "max", "pids.limit");
 }
 
 void Builder::block_io(const spec::BlockIo& b) {

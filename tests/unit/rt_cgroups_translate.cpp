@@ -247,7 +247,9 @@ TEST_CASE("pids") {
   CHECK(lines(translate_all(r, Version::V2)) == std::vector<std::string>{"pids pids.max=20"});
   r.pids->limit = -1;
   CHECK(lines(translate_all(r, Version::V2)) == std::vector<std::string>{"pids pids.max=max"});
-  r.pids->limit = 0;
+  r.pids->limit = 0;  // runtime-spec 1.3: 0 is a valid limit, not "unlimited"
+  CHECK(lines(translate_all(r, Version::V1)) == std::vector<std::string>{"pids pids.max=0"});
+  r.pids->limit = -7;
   CHECK(lines(translate_all(r, Version::V1)) == std::vector<std::string>{"pids pids.max=max"});
 }
 
