@@ -107,8 +107,7 @@ struct ChildCtx {
     }
     // Before any filter (older profiles deny close_range): nothing of the
     // runtime survives exec.
-    if (sys::close_range(static_cast<unsigned>(3 + c.preserve_fds), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-      throw sys_error("close_range: mark the runtime's fds close-on-exec");
+    linux_::close_fds_except(3 + c.preserve_fds, {c.sync_fd, c.seccomp_listener_fd});
     // As in the container init: without no_new_privs while CAP_SYS_ADMIN is
     // held, with it right before execve.
     if (c.seccomp && !c.process->no_new_privileges)

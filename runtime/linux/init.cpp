@@ -129,11 +129,11 @@ void run_init(const InitContext& ctx) {
     ::close(fifo);
     fifo = moved;
   }
-  // Nothing of the runtime survives exec: every fd above the preserved ones
-  // is close-on-exec from here. (Before any filter: profiles made before
+  // Nothing of the runtime or its caller survives: every fd above the
+  // preserved ones is closed here but for the three still needed, before
+  // process.cwd is resolved. (Before any filter: profiles made before
   // close_range existed deny it.)
-  if (sys::close_range(static_cast<unsigned>(first_closed), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-    throw sys_error("close_range: mark the runtime's fds close-on-exec");
+  close_fds_except(first_closed, {fifo, ctx.sync_fd, ctx.seccomp_listener_fd});
   // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the
   // process's identity is applied; the rest of this init is filtered (as runc).
   if (ctx.seccomp && !p.no_new_privileges)

@@ -1,6 +1,8 @@
 #include "runtime/linux/process_security.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -12,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "runtime/linux/sys.hpp"
 #include "runtime/util/fs.hpp"
 #include "runtime/util/passwd.hpp"
 #include "spec/error.hpp"
@@ -193,11 +196,34 @@ void ExecImage::exec_or_report(int report_fd) const noexcept {
   ::syscall(SYS_exit_group, 127);
 }
 
+void close_fds_except(int first, std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = static_cast<unsigned>(first);
+  for (int k : keep) {
+    if (k < first || static_cast<unsigned>(k) < from) continue;
+    if (static_cast<unsigned>(k) > from && sys::close_range(from, static_cast<unsigned>(k) - 1, 0) != 0)
+      throw sys_error("close_range: close the runtime's fds");
+    if (::fcntl(k, F_SETFD, FD_CLOEXEC) != 0) throw sys_error("mark fd close-on-exec");
+    from = static_cast<unsigned>(k) + 1;
+  }
+  if (sys::close_range(from, ~0U, 0) != 0) throw sys_error("close_range: close the runtime's fds");
+}
+
 ExecImage prepare_process(const spec::Process& p, const std::vector<std::string>& extra_env) {
   if (::chdir(p.cwd.c_str()) != 0) {
     if (errno != ENOENT) throw sys_error("chdir " + p.cwd);
     fs::mkdir_p(p.cwd, 0755);
     if (::chdir(p.cwd.c_str()) != 0) throw sys_error("chdir " + p.cwd);
+  }
+  {
+    // The cwd must be inside the container's root: a path through a magic
+    // link (/proc/<pid>/cwd, /proc/self/fd/N) can lead out of it, and then
+    // the kernel's getcwd answers "(unreachable)..." or ENOENT. (A seccomp
+    // filter may deny getcwd: no check then.)
+    char buf[PATH_MAX];
+    long n = ::syscall(SYS_getcwd, buf, sizeof buf);
+    if ((n < 0 && errno == ENOENT) || (n > 0 && buf[0] != '/'))
+      throw Error("cwd " + p.cwd + " is outside the container's root");
   }
   apply_rlimits(p);
   apply_user_and_capabilities(p);

@@ -33,6 +33,13 @@ struct ExecImage {
   void exec_or_report(int report_fd) const noexcept;
 };
 
+// Close every fd from `first` up except those in `keep` (which become
+// close-on-exec). Marking the rest close-on-exec is not enough: they would
+// still be open while process.cwd is resolved, and a cwd of
+// "/proc/self/fd/N" naming a leaked host directory leads out of the
+// container (CVE-2024-21626). Must run before any seccomp filter.
+void close_fds_except(int first, std::vector<int> keep);
+
 // Inside the container's root and namespaces: cwd (created if missing),
 // rlimits, user and capabilities, the executable lookup (as the final user)
 // and no_new_privs. The last step before exec.
