@@ -219,6 +219,23 @@ void make_dirs(const std::string& mountpoint, const std::string& dir,
   }
 }
 
+// The dirs make_dirs() would create now (those missing), parents first.
+void missing_dirs(const std::string& mountpoint, const std::string& dir, std::vector<std::string>& out) {
+  std::string path = dir.substr(mountpoint.size());
+  std::string cur = mountpoint;
+  size_t i = 1;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) {
+      cur += "/" + path.substr(i, j - i);
+      struct stat st;
+      if (::stat(cur.c_str(), &st) != 0) out.push_back(cur);
+    }
+    i = j + 1;
+  }
+}
+
 void apply(const Record& rec, const Plan& plan, const spec::Resources& r, bool replace) {
   for (const auto& w : plan.writes) {
     std::string dir = dir_for(rec, w.version, w.controller);
@@ -368,7 +385,8 @@ Cgroup::~Cgroup() {
   }
 }
 
-Cgroup Cgroup::create(const Layout& layout, const spec::Config& config, const std::string& id) {
+Cgroup Cgroup::create(const Layout& layout, const spec::Config& config, const std::string& id,
+                      const std::function<void(const Record&)>& before_mkdir) {
   Cgroup cg;
   const std::string& cpath = config.linux ? config.linux->cgroups_path : std::string();
   const spec::Resources* res =
@@ -382,6 +400,14 @@ Cgroup Cgroup::create(const Layout& layout, const spec::Config& config, const st
   if (res) {
     plan = translate(*res, picker_for(rec), reader_for(rec));
     check_available(rec, plan, rec.unified);
+  }
+  if (before_mkdir) {
+    Record planned = rec;
+    if (d != Driver::V2)
+      for (size_t i = 0; i < layout.v1.size(); ++i)
+        missing_dirs(layout.v1[i].mountpoint, rec.dirs[i], planned.created);
+    if (!rec.unified.empty()) missing_dirs(rec.unified_mount, rec.unified, planned.created);
+    before_mkdir(planned);
   }
   if (d != Driver::V2)
     for (size_t i = 0; i < layout.v1.size(); ++i)

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -37,7 +38,12 @@ class Cgroup {
  public:
   // Creates (or adopts) the cgroup in every hierarchy of the driver and
   // applies resources. On error everything created so far is removed.
-  static Cgroup create(const Layout& layout, const spec::Config& config, const std::string& id);
+  // `before_mkdir`, if given, is called before the first mkdir with the record
+  // as planned, `created` listing the dirs that do not exist yet: a caller can
+  // persist it so that the cgroup can be removed even if this process is
+  // killed in the middle of create.
+  static Cgroup create(const Layout& layout, const spec::Config& config, const std::string& id,
+                       const std::function<void(const Record&)>& before_mkdir = {});
   Cgroup(Cgroup&&) noexcept;
   Cgroup& operator=(Cgroup&&) = delete;
   ~Cgroup();

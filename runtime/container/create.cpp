@@ -26,6 +26,7 @@
 #include "runtime/linux/seccomp.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/linux/terminal.hpp"
+#include "runtime/util/fault.hpp"
 #include "runtime/util/fs.hpp"
 #include "runtime/util/unix_socket.hpp"
 #include "runtime/util/log.hpp"
@@ -151,11 +152,18 @@ pid_t create(const CreateOptions& opts) {
 
   // Side effects start here; each owner undoes its part if we fail.
   ContainerDir dir = ContainerDir::create(opts.root, opts.id);
-  cgroups::Cgroup cgroup = cgroups::Cgroup::create(layout, config, opts.id);
-  // Recorded at once: if this process is killed before state.json exists,
-  // `delete` still finds the cgroup to remove (kCreatingCgroupFile).
+  fault::fault_point("create:after-state-dir");
+  // Recorded before the first mkdir (as planned) and again at once after
+  // (exactly): if this process is killed before state.json exists, `delete`
+  // still finds the cgroup to remove (kCreatingCgroupFile).
+  auto record_cgroup = [&dir](const cgroups::Record& rec) {
+    fs::write_file_atomic(fs::join(dir.path(), kCreatingCgroupFile), cgroups::to_json(rec).dump(), 0600);
+    fault::fault_point("create:cgroup-planned");
+  };
+  cgroups::Cgroup cgroup = cgroups::Cgroup::create(layout, config, opts.id, record_cgroup);
   fs::write_file_atomic(fs::join(dir.path(), kCreatingCgroupFile),
                         cgroups::to_json(cgroup.record()).dump(), 0600);
+  fault::fault_point("create:after-cgroup");
   if (::mkfifo(dir.fifo_path().c_str(), 0600) != 0) throw sys_error("mkfifo " + dir.fifo_path());
   UniqueFd fifo(::open(dir.fifo_path().c_str(), O_RDWR | O_CLOEXEC));
   if (!fifo) throw sys_error("open " + dir.fifo_path());
@@ -209,6 +217,7 @@ pid_t create(const CreateOptions& opts) {
   pid_t child = sys::clone3(args);
   if (child < 0) throw sys_error("clone3");
   if (child == 0) linux_::container_init(ctx);
+  fault::fault_point("create:after-clone");
   restore_pid_ns.reset();  // hooks we run later stay in our pid namespace
 
   // Without a mount namespace the child's mounts land in ours: undo on failure.
@@ -288,6 +297,7 @@ pid_t create(const CreateOptions& opts) {
       hooks::run(config.hooks.prestart, state_json, "prestart");
       hooks::run(config.hooks.create_runtime, state_json, "createRuntime");
       send_packet(parent_sock.get(), Msg::Go, state_json);
+      fault::fault_point("create:after-hooks");
     } else if (p->type == Msg::Ready) {
       break;
     }
@@ -311,6 +321,7 @@ pid_t create(const CreateOptions& opts) {
   s.poststart = config.hooks.poststart;
   s.poststop = config.hooks.poststop;
   dir.save(s);
+  fault::fault_point("create:after-save");
   if (!opts.pid_file.empty())
     fs::write_file_atomic(fs::absolute(opts.pid_file), std::to_string(container_pid));
   cgroup.commit();

@@ -16,6 +16,7 @@
 #include "runtime/linux/rootfs.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fd.hpp"
+#include "runtime/util/fault.hpp"
 #include "runtime/util/fs.hpp"
 #include "runtime/util/passwd.hpp"
 #include "spec/error.hpp"
@@ -34,7 +35,14 @@ std::string status_of(const ContainerDir& dir, const std::optional<PersistedStat
   if (!s) return "creating";
   if (!linux_::process_matches(s->pid, s->pid_start)) return "stopped";
   struct stat st;
-  if (::fstatat(dir.fd(), "exec.fifo", &st, AT_SYMLINK_NOFOLLOW) == 0) return "created";
+  if (::fstatat(dir.fd(), "exec.fifo", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    // The init holds the fifo open (close-on-exec) until it runs the user
+    // program. A `start` killed between its fifo write and the unlink leaves
+    // the fifo behind with no reader: then the container is running
+    // (a non-blocking open for writing fails with ENXIO). No data is written.
+    UniqueFd w(::openat(dir.fd(), "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
+    if (w || errno != ENXIO) return "created";
+  }
   if (cgroups::frozen(s->cgroup)) return "paused";
   return "running";
 }
@@ -97,11 +105,13 @@ void start(const std::string& root, const std::string& id) {
   std::string fifo = dir.fifo_path();
   UniqueFd r(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!r) throw sys_error("open " + fifo);
+  fault::fault_point("start:before-fifo-write");
   {
     UniqueFd w(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     if (!w) throw sys_error("open " + fifo);
     if (::write(w.get(), "1", 1) != 1) throw sys_error("write " + fifo);
   }
+  fault::fault_point("start:after-fifo-write");
   // The init's fifo fd is close-on-exec: the last writer going away (POLLHUP)
   // means the user program has been exec'd, or the init died.
   pollfd fds[2] = {{r.get(), 0, 0}, {pidfd.get(), POLLIN, 0}};
@@ -118,6 +128,7 @@ void start(const std::string& root, const std::string& id) {
   if (len > 1 && buf[0] == 'E') throw Error(std::string(buf + 1, static_cast<size_t>(len - 1)));
   if (!(fds[0].revents & (POLLHUP | POLLERR)))
     throw Error("container process exited before it could run the user program");
+  fault::fault_point("start:before-poststart");
   if (!s->poststart.empty()) {
     try {
       hooks::run(s->poststart, spec::to_json(make_state(*s, "running"), -1, false), "poststart");
@@ -194,7 +205,9 @@ void destroy(const std::string& root, const std::string& id, bool force) {
     }
     if (status != "stopped") kill_and_wait(*s);
     else if (!s->new_pid_ns) signal_all(*s, SIGKILL);
+    fault::fault_point("delete:after-kill");
     cgroups::destroy(s->cgroup);
+    fault::fault_point("delete:after-cgroup");
     if (s->host_rootfs_mount_id) linux_::detach_host_rootfs(s->rootfs, s->host_rootfs_mount_id);
     if (!s->poststop.empty())
       hooks::run_warn(s->poststop, spec::to_json(make_state(*s, "stopped"), -1, false), "poststop");
@@ -207,6 +220,7 @@ void destroy(const std::string& root, const std::string& id, bool force) {
     cgroups::signal_all(rec, SIGKILL);
     cgroups::destroy(rec);
   }
+  fault::fault_point("delete:before-remove");
   dir->remove();
 }
 
