@@ -198,6 +198,33 @@ const MountOptionInfo* find_mount_option(std::string_view name) {
   return find_by_name(kMountOptions, name);
 }
 
+namespace {
+// Values from the kernel's uapi (sched.h, ioprio.h, personality.h).
+constexpr NamedValue kSchedulerPolicies[] = {
+    {"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},      {"SCHED_BATCH", 3},
+    {"SCHED_ISO", 4},   {"SCHED_IDLE", 5}, {"SCHED_DEADLINE", 6},
+};
+constexpr NamedValue kSchedulerFlags[] = {
+    {"SCHED_FLAG_RESET_ON_FORK", 0x01}, {"SCHED_FLAG_RECLAIM", 0x02},
+    {"SCHED_FLAG_DL_OVERRUN", 0x04},    {"SCHED_FLAG_KEEP_POLICY", 0x08},
+    {"SCHED_FLAG_KEEP_PARAMS", 0x10},   {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+    {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40},
+};
+constexpr NamedValue kIoPriorityClasses[] = {
+    {"IOPRIO_CLASS_RT", 1}, {"IOPRIO_CLASS_BE", 2}, {"IOPRIO_CLASS_IDLE", 3}};
+constexpr NamedValue kPersonalityDomains[] = {{"LINUX", 0x0000}, {"LINUX32", 0x0008}};
+}  // namespace
+
+std::span<const NamedValue> scheduler_policy_table() { return kSchedulerPolicies; }
+std::span<const NamedValue> scheduler_flag_table() { return kSchedulerFlags; }
+std::span<const NamedValue> io_priority_class_table() { return kIoPriorityClasses; }
+std::span<const NamedValue> personality_domain_table() { return kPersonalityDomains; }
+std::optional<uint64_t> find_value(std::span<const NamedValue> table, std::string_view name) {
+  for (const auto& e : table)
+    if (e.name == name) return e.value;
+  return std::nullopt;
+}
+
 std::optional<unsigned long> find_propagation(std::string_view name) {
   auto* e = find_by_name(kMountOptions, name);
   if (e && e->kind == MountOptionKind::Propagation) return e->flags;

@@ -62,4 +62,17 @@ const MountOptionInfo* find_mount_option(std::string_view name);
 // Names allowed in linux.rootfsPropagation.
 std::optional<unsigned long> find_propagation(std::string_view name);
 
+// Named kernel values: process.scheduler.policy (SCHED_*), .flags
+// (SCHED_FLAG_*), process.ioPriority.class (IOPRIO_CLASS_*) and
+// linux.personality.domain (PER_LINUX, PER_LINUX32).
+struct NamedValue {
+  std::string_view name;
+  uint64_t value;
+};
+std::span<const NamedValue> scheduler_policy_table();
+std::span<const NamedValue> scheduler_flag_table();
+std::span<const NamedValue> io_priority_class_table();
+std::span<const NamedValue> personality_domain_table();
+std::optional<uint64_t> find_value(std::span<const NamedValue> table, std::string_view name);
+
 }  // namespace oci::spec

@@ -38,18 +38,6 @@ constexpr std::string_view kSeccompFlags[] = {
 };
 constexpr unsigned kSeccompMaxArgs = 6;  // syscalls take at most 6 arguments
 
-constexpr std::string_view kSchedulerPolicies[] = {
-    "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",       "SCHED_BATCH",
-    "SCHED_ISO",   "SCHED_IDLE", "SCHED_DEADLINE",
-};
-constexpr std::string_view kSchedulerFlags[] = {
-    "SCHED_FLAG_RESET_ON_FORK",  "SCHED_FLAG_RECLAIM",        "SCHED_FLAG_DL_OVERRUN",
-    "SCHED_FLAG_KEEP_POLICY",    "SCHED_FLAG_KEEP_PARAMS",    "SCHED_FLAG_UTIL_CLAMP_MIN",
-    "SCHED_FLAG_UTIL_CLAMP_MAX",
-};
-constexpr std::string_view kIoPriorityClasses[] = {
-    "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"};
-constexpr std::string_view kPersonalityDomains[] = {"LINUX", "LINUX32"};
 constexpr std::string_view kMemoryPolicyModes[] = {
     "MPOL_DEFAULT",   "MPOL_BIND",           "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
     "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL",
@@ -211,10 +199,10 @@ void Checker::process(const Process& p, std::string_view prefix) const {
     fail(join(prefix, "oomScoreAdj"), range_problem(-1000, 1000, *p.oom_score_adj));
   if (p.scheduler) {
     const Scheduler& s = *p.scheduler;
-    if (!contains(kSchedulerPolicies, s.policy))
+    if (!find_value(scheduler_policy_table(), s.policy))
       fail(join(prefix, "scheduler.policy"), "unknown policy " + quote(s.policy));
     for (size_t i = 0; i < s.flags.size(); ++i)
-      if (!contains(kSchedulerFlags, s.flags[i]))
+      if (!find_value(scheduler_flag_table(), s.flags[i]))
         fail(item(join(prefix, "scheduler.flags"), i), "unknown flag " + quote(s.flags[i]));
     if (s.nice < -20 || s.nice > 19)
       fail(join(prefix, "scheduler.nice"), range_problem(-20, 19, s.nice));
@@ -223,7 +211,7 @@ void Checker::process(const Process& p, std::string_view prefix) const {
   }
   if (p.io_priority) {
     const IoPriority& io = *p.io_priority;
-    if (!contains(kIoPriorityClasses, io.io_class))
+    if (!find_value(io_priority_class_table(), io.io_class))
       fail(join(prefix, "ioPriority.class"), "unknown class " + quote(io.io_class));
     if (io.priority < 0 || io.priority > 7)
       fail(join(prefix, "ioPriority.priority"), range_problem(0, 7, io.priority));
@@ -347,9 +335,12 @@ void Checker::linux(const Linux& l) const {
         fail(item("linux.intelRdt.schemata", i), "must not contain newlines");
   }
 
-  if (l.personality && !contains(kPersonalityDomains, l.personality->domain))
+  if (l.personality && !find_value(personality_domain_table(), l.personality->domain))
     fail("linux.personality.domain",
          "unknown domain " + quote(l.personality->domain) + " (need LINUX or LINUX32)");
+  if (l.personality && !l.personality->flags.empty())
+    fail("linux.personality.flags[0]",
+         "unknown flag " + quote(l.personality->flags[0]) + " (runtime-spec defines none)");
 
   if (l.memory_policy) {
     const MemoryPolicy& mp = *l.memory_policy;

@@ -499,11 +499,7 @@ REJECTED = {
                              "SELinux is not enabled"),
     "linux.mountLabel": (lambda c: c["linux"].__setitem__("mountLabel", "system_u:object_r:svirt_sandbox_file_t:s0"),
                          "SELinux is not enabled"),
-    "process.scheduler": (lambda c: c["process"].__setitem__("scheduler", {"policy": "SCHED_BATCH"}), "not supported"),
-    "process.ioPriority": (lambda c: c["process"].__setitem__("ioPriority", {"class": "IOPRIO_CLASS_BE", "priority": 4}),
-                           "not supported"),
     "process.execCPUAffinity": (lambda c: c["process"].__setitem__("execCPUAffinity", {"final": "0"}), "not supported"),
-    "linux.personality": (lambda c: c["linux"].__setitem__("personality", {"domain": "LINUX32"}), "not supported"),
     "linux.memoryPolicy": (lambda c: c["linux"].__setitem__("memoryPolicy", {"mode": "MPOL_LOCAL"}), "not supported"),
     "linux.intelRdt": (lambda c: c["linux"].__setitem__("intelRdt", {"closID": "x"}), "not supported"),
     "linux.netDevices": (lambda c: c["linux"].__setitem__("netDevices", {"dummy0": {}}), "not supported"),
@@ -514,6 +510,42 @@ REJECTED = {
     "mounts[].options idmap": (lambda c: c["mounts"].append(
         {"destination": "/idm", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]}), "not supported"),
 }
+
+
+def test_scheduler_io_priority_and_personality_are_applied(bundle, runtime):
+    """config.md process.scheduler and process.ioPriority, config-linux.md
+    linux.personality: seen from inside the container (sched policy and nice in
+    /proc/self/stat, the I/O priority through ioprio_get, the personality
+    through uname -m) and in an exec'd process (personality only: the
+    scheduler and I/O priority are the exec process's own fields)."""
+    with bundle.edit() as c:
+        c["process"]["scheduler"] = {"policy": "SCHED_BATCH", "nice": 7}
+        c["process"]["ioPriority"] = {"class": "IOPRIO_CLASS_BE", "priority": 6}
+        c["linux"]["personality"] = {"domain": "LINUX32"}
+    bundle.set_args("sh", "-c", "cut -d' ' -f19,41 /proc/self/stat; uname -m; exec sleep 1000")
+    cid = runtime.new_id()
+    bundle.reset_output()
+    runtime.create(bundle, cid)
+    pid = runtime.state(cid)["pid"]
+    runtime.start(cid)
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    # ioprio_get(IOPRIO_WHO_PROCESS, pid): class << 13 | data
+    for _ in range(500):  # until the shell has exec'd sleep (bounded, not timed)
+        if open(f"/proc/{pid}/comm").read().strip() == "sleep":
+            break
+        time.sleep(0.01)
+    prio = libc.syscall(252, 1, pid)  # SYS_ioprio_get on x86_64
+    r = runtime.cmd("exec", cid, "uname", "-m")
+    runtime.kill(cid, "KILL")
+    runtime.wait_status(cid, "stopped")
+    runtime.delete(cid)
+    lines = bundle.stdout().split("\n")
+    nice, policy = lines[0].split()
+    assert (nice, policy) == ("7", "3"), lines  # SCHED_BATCH is 3
+    assert lines[1] in ("i686", "i386"), lines
+    assert prio == (2 << 13) | 6, prio
+    assert r.returncode == 0 and r.stdout.strip() in ("i686", "i386"), r
 
 
 @pytest.mark.parametrize("field", sorted(REJECTED))

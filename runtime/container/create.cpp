@@ -70,8 +70,6 @@ void check_implemented(const spec::Config& c) {
       throw Error("config.json: process.apparmorProfile: AppArmor is not enabled on this host");
     if (!p.selinux_label.empty())
       throw Error("config.json: process.selinuxLabel: SELinux is not enabled on this host");
-    if (p.scheduler) reject("process.scheduler");
-    if (p.io_priority) reject("process.ioPriority");
     if (p.exec_cpu_affinity) reject("process.execCPUAffinity");
   }
   for (size_t i = 0; i < c.mounts.size(); ++i) {
@@ -87,7 +85,6 @@ void check_implemented(const spec::Config& c) {
     if (!l.mount_label.empty())
       throw Error("config.json: linux.mountLabel: SELinux is not enabled on this host");
     if (l.intel_rdt) reject("linux.intelRdt");
-    if (l.personality) reject("linux.personality");
     if (l.memory_policy) reject("linux.memoryPolicy");
     if (!l.net_devices.empty()) reject("linux.netDevices");
     if (l.resources) {

@@ -21,6 +21,7 @@
 #include "runtime/container/state_store.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/process_attrs.hpp"
 #include "runtime/linux/process_security.hpp"
 #include "runtime/linux/proc.hpp"
 #include "runtime/linux/seccomp.hpp"
@@ -81,6 +82,7 @@ struct ChildCtx {
   std::vector<int> close_in_child;
   const linux_::SeccompFilter* seccomp;  // the container's linux.seccomp, or null
   int seccomp_listener_fd;               // NOTIFY: connected to listenerPath
+  const spec::Personality* personality;  // the container's linux.personality, or null
 };
 
 [[noreturn]] void exec_child(const ChildCtx& c) noexcept {
@@ -108,6 +110,7 @@ struct ChildCtx {
     // Before any filter (older profiles deny close_range): nothing of the
     // runtime survives exec.
     linux_::close_fds_except(3 + c.preserve_fds, {c.sync_fd, c.seccomp_listener_fd});
+    if (c.personality) linux_::apply_personality(*c.personality);
     // As in the container init: without no_new_privs while CAP_SYS_ADMIN is
     // held, with it right before execve.
     if (c.seccomp && !c.process->no_new_privileges)
@@ -170,8 +173,11 @@ pid_t exec(const ExecOptions& o) {
   std::optional<linux_::SeccompFilter> seccomp;
   UniqueFd seccomp_listener;
   std::string seccomp_metadata, seccomp_status;
-  if (spec::Config c = spec::load_config(fs::join(s->bundle, "config.json"));
-      c.linux && c.linux->seccomp) {
+  spec::Config c = spec::load_config(fs::join(s->bundle, "config.json"));
+  // linux.personality applies to every process of the container (as runc).
+  std::optional<spec::Personality> personality;
+  if (c.linux) personality = c.linux->personality;
+  if (c.linux && c.linux->seccomp) {
     seccomp.emplace(*c.linux->seccomp);
     if (seccomp->uses_notify()) {
       seccomp_listener = unix_socket::connect(seccomp->listener_path(), "the seccomp listener");
@@ -213,7 +219,8 @@ pid_t exec(const ExecOptions& o) {
 
   ChildCtx ctx{&p, &ns, rootfd.get(), child_sock.get(), console.get(), o.preserve_fds,
                {parent_sock.get(), pidfd.get()},
-               seccomp ? &*seccomp : nullptr, seccomp_listener.get()};
+               seccomp ? &*seccomp : nullptr, seccomp_listener.get(),
+               personality ? &*personality : nullptr};
   sys::CloneArgs args;
   args.exit_signal = SIGCHLD;
   pid_t child = sys::clone3(args);

@@ -13,6 +13,7 @@
 
 #include "runtime/container/sync.hpp"
 #include "runtime/hooks/runner.hpp"
+#include "runtime/linux/process_attrs.hpp"
 #include "runtime/linux/process_security.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/linux/terminal.hpp"
@@ -134,6 +135,7 @@ void run_init(const InitContext& ctx) {
   // process.cwd is resolved. (Before any filter: profiles made before
   // close_range existed deny it.)
   close_fds_except(first_closed, {fifo, ctx.sync_fd, ctx.seccomp_listener_fd});
+  if (c.linux && c.linux->personality) apply_personality(*c.linux->personality);
   // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the
   // process's identity is applied; the rest of this init is filtered (as runc).
   if (ctx.seccomp && !p.no_new_privileges)

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "runtime/linux/process_attrs.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fs.hpp"
 #include "runtime/util/passwd.hpp"
@@ -225,6 +226,9 @@ ExecImage prepare_process(const spec::Process& p, const std::vector<std::string>
     if ((n < 0 && errno == ENOENT) || (n > 0 && buf[0] != '/'))
       throw Error("cwd " + p.cwd + " is outside the container's root");
   }
+  // While the runtime's privileges (CAP_SYS_NICE for real-time) still apply.
+  if (p.scheduler) apply_scheduler(*p.scheduler);
+  if (p.io_priority) apply_io_priority(*p.io_priority);
   apply_rlimits(p);
   apply_user_and_capabilities(p);
   ExecImage img;

@@ -495,3 +495,13 @@ TEST_CASE("error messages quote and escape values") {
   j["process"]["cwd"] = "a\"b\n";
   CHECK(err(j) == "config.json: process.cwd: must be an absolute path, got \"a\\\"b\\n\"");
 }
+
+TEST_CASE("personality: domain from the table, no flags defined") {
+  json j = base();
+  j["linux"]["personality"] = {{"domain", "LINUX32"}};
+  CHECK(err(j) == kOk);
+  j["linux"]["personality"]["flags"] = {"ADDR_NO_RANDOMIZE"};
+  CHECK(err(j) == "config.json: linux.personality.flags[0]: unknown flag \"ADDR_NO_RANDOMIZE\" (runtime-spec defines none)");
+  j["linux"]["personality"] = {{"domain", "LINUX64"}};
+  CHECK(err(j) == "config.json: linux.personality.domain: unknown domain \"LINUX64\" (need LINUX or LINUX32)");
+}
