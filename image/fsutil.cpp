@@ -220,6 +220,22 @@ void copy_data(int src, int dst, const std::string& what) {
   }
 }
 
+std::vector<std::string> list_dir(int dfd, const std::string& what) {
+  int dup = ::dup(dfd);
+  DIR* dir = dup >= 0 ? ::fdopendir(dup) : nullptr;
+  if (!dir) {
+    if (dup >= 0) ::close(dup);
+    throw sys_error("opendir " + what);
+  }
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(dir)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(dir);
+  return names;
+}
+
 }  // namespace
 
 void copy_meta_fd(int src, int dst, const struct stat& st, const std::string& what) {
@@ -250,19 +266,7 @@ void copy_entry(int sdir, int ddir, const std::string& name, int droot, const st
       if (!s) throw sys_error("open " + what);
       UniqueFd d(::openat(ddir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!d) throw sys_error("open " + what);
-      int dup = ::dup(s.get());
-      DIR* dir = dup >= 0 ? ::fdopendir(dup) : nullptr;
-      if (!dir) {
-        if (dup >= 0) ::close(dup);
-        throw sys_error("opendir " + what);
-      }
-      std::vector<std::string> names;
-      while (dirent* e = ::readdir(dir)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") names.push_back(n);
-      }
-      ::closedir(dir);
-      for (const auto& n : names) copy_entry(s.get(), d.get(), n, droot, drel + "/" + n, links);
+      for (const auto& n : list_dir(s.get(), what)) copy_entry(s.get(), d.get(), n, droot, drel + "/" + n, links);
       copy_meta_fd(s.get(), d.get(), st, what);
       return;
     }
@@ -310,21 +314,6 @@ bool is_opaque(int dfd) {
   return n == 1 && v[0] == 'y';
 }
 
-std::vector<std::string> list_dir(int dfd, const std::string& what) {
-  int dup = ::dup(dfd);
-  DIR* dir = dup >= 0 ? ::fdopendir(dup) : nullptr;
-  if (!dir) {
-    if (dup >= 0) ::close(dup);
-    throw sys_error("opendir " + what);
-  }
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(dir)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(dir);
-  return names;
-}
 
 void apply_dir(int src, int dst, int droot, const std::string& rel, LinkMap& links) {
   for (const auto& n : list_dir(src, rel)) {
