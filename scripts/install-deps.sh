@@ -15,6 +15,8 @@ packages=(
   podman conmon containernetworking-plugins catatonit containerd bsdutils jq tmux
   # the image-to-bundle tool: libarchive (gzip, zstd), btrfs for its snapshot backend
   libarchive-dev nettle-dev zstd btrfs-progs
+  # rootless containers: newuidmap/newgidmap for subuid ranges; podman rootless networking
+  uidmap slirp4netns
 )
 
 missing=()

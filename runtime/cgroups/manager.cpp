@@ -16,6 +16,7 @@
 #include <set>
 
 #include "runtime/cgroups/bpf_devices.hpp"
+#include "runtime/cgroups/delegation.hpp"
 #include "runtime/util/fs.hpp"
 #include "runtime/util/log.hpp"
 #include "spec/error.hpp"
@@ -385,21 +386,49 @@ Cgroup::~Cgroup() {
   }
 }
 
-Cgroup Cgroup::create(const Layout& layout, const spec::Config& config, const std::string& id,
-                      const std::function<void(const Record&)>& before_mkdir) {
+Cgroup Cgroup::create(const Layout& host_layout, const spec::Config& config, const std::string& id,
+                      bool rootless, const std::function<void(const Record&)>& before_mkdir) {
   Cgroup cg;
   const std::string& cpath = config.linux ? config.linux->cgroups_path : std::string();
   const spec::Resources* res =
       config.linux && config.linux->resources ? &*config.linux->resources : nullptr;
-  Driver d = select_driver(layout, std::getenv(kDriverEnv));
+  Driver d = select_driver(host_layout, std::getenv(kDriverEnv));
+  // Rootless: only the hierarchies delegated to us; device rules cannot be
+  // enforced without privilege (and devices are bind mounts of the host's,
+  // limited by the user's own access), so they are left out with a note.
+  Delegation deleg;
+  std::optional<spec::Resources> rootless_res;
+  if (rootless) {
+    deleg = split_delegated(
+        host_layout,
+        [&](const Hierarchy& h) { return fs::clean(h.mountpoint + resolve_path(cpath, id, h.own)); },
+        delegated_to_caller);
+    for (const auto& dir : deleg.skipped) log::debug("rootless: cgroup " + dir + " is not delegated: not used");
+    if (res && !res->devices.empty()) {
+      log::debug("rootless: linux.resources.devices not applied (no device cgroup without privilege)");
+      rootless_res = *res;
+      rootless_res->devices.clear();
+      res = &*rootless_res;
+    }
+  }
+  const Layout& layout = rootless ? deleg.usable : host_layout;
   cg.rec_ = plan_record(layout, d, cpath, id);
   Record& rec = cg.rec_;
 
   // Everything that can be refused is refused before the first mkdir.
   Plan plan;
   if (res) {
-    plan = translate(*res, picker_for(rec), reader_for(rec));
-    check_available(rec, plan, rec.unified);
+    try {
+      plan = translate(*res, picker_for(rec), reader_for(rec));
+      check_available(rec, plan, rec.unified);
+    } catch (const Error& e) {
+      if (deleg.skipped.empty()) throw;
+      std::string dirs;
+      for (const auto& dir : deleg.skipped) dirs += (dirs.empty() ? "" : ", ") + dir;
+      std::string msg = e.what();
+      throw Error(msg.substr(0, msg.find(": ")) + ": rootless: the cgroup it needs is not delegated to uid " +
+                  std::to_string(::geteuid()) + " (it may not create or write " + dirs + ")");
+    }
   }
   if (before_mkdir) {
     Record planned = rec;

@@ -42,8 +42,10 @@ class Cgroup {
   // as planned, `created` listing the dirs that do not exist yet: a caller can
   // persist it so that the cgroup can be removed even if this process is
   // killed in the middle of create.
+  // `rootless`: use only the hierarchies delegated to the caller (see
+  // delegation.hpp) and refuse resources that need the others.
   static Cgroup create(const Layout& layout, const spec::Config& config, const std::string& id,
-                       const std::function<void(const Record&)>& before_mkdir = {});
+                       bool rootless, const std::function<void(const Record&)>& before_mkdir = {});
   Cgroup(Cgroup&&) noexcept;
   Cgroup& operator=(Cgroup&&) = delete;
   ~Cgroup();

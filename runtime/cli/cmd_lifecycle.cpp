@@ -7,6 +7,7 @@
 #include "runtime/cli/commands.hpp"
 #include "runtime/cli/options.hpp"
 #include "runtime/container/container.hpp"
+#include "runtime/linux/namespaces.hpp"
 #include "spec/error.hpp"
 #include "spec/tables.hpp"
 
@@ -45,6 +46,9 @@ container::CreateOptions create_options(const GlobalOptions& g, const ParsedArgs
   o.no_pivot = a.has("no-pivot");
   o.no_new_keyring = a.has("no-new-keyring");
   o.preserve_fds = a.get_int("preserve-fds", 0);
+  // auto: also root of a user namespace other than the initial one (podman
+  // rootless runs the runtime so): it has no rights over the host's cgroups.
+  o.rootless = g.rootless_mode || (g.rootless.empty() || g.rootless == "auto" ? !linux_::in_initial_user_ns() : false);
   return o;
 }
 

@@ -16,6 +16,7 @@ struct GlobalOptions {
   bool debug = false;
   bool systemd_cgroup = false;
   std::string rootless;   // --rootless value as given ("", "true", "false", "auto")
+  bool rootless_mode = false;  // what it means here (auto: not run by root)
 };
 
 using Command = int (*)(const GlobalOptions&, int argc, char** argv);

@@ -1,6 +1,7 @@
 // oci-run: global flags, then one subcommand. Every failure is reported once,
 // here, to stderr and (with --log) to the log file.
 #include <getopt.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -54,17 +55,25 @@ void usage() {
       "  --log-format text|json  log line format (default text)\n"
       "  --debug                 log debug messages\n"
       "  --systemd-cgroup        use the systemd cgroup driver (not available)\n"
-      "  --rootless true|false|auto  accepted for compatibility\n"
+      "  --rootless true|false|auto  rootless mode: cgroups only where delegated\n"
+      "                          (default auto: when not run by root)\n"
       "  -v, --version           print the version\n"
       "  -h, --help              show this help\n");
 }
 
+// Root: /run/oci-run. Another user: $XDG_RUNTIME_DIR/oci-run, else
+// /run/user/UID/oci-run when that dir is the user's, else /tmp/oci-run-UID
+// (the state store refuses a root dir that is not the user's own).
 std::string default_root() {
-  if (::geteuid() != 0) {
-    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-    if (xdg && *xdg) return std::string(xdg) + "/oci-run";
-  }
-  return "/run/oci-run";
+  uid_t uid = ::geteuid();
+  if (uid == 0) return "/run/oci-run";
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  if (xdg && *xdg) return std::string(xdg) + "/oci-run";
+  std::string run_user = "/run/user/" + std::to_string(uid);
+  struct stat st;
+  if (::lstat(run_user.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid)
+    return run_user + "/oci-run";
+  return "/tmp/oci-run-" + std::to_string(uid);
 }
 
 }  // namespace
@@ -108,6 +117,12 @@ int main(int argc, char** argv) {
     }
   }
   g.log_json = log_format == "json";
+  if (g.rootless.empty() || g.rootless == "auto")
+    g.rootless_mode = ::geteuid() != 0;
+  else if (g.rootless == "true" || g.rootless == "false")
+    g.rootless_mode = g.rootless == "true";
+  else if (early_error.empty())
+    early_error = "invalid --rootless \"" + g.rootless + "\": use true, false or auto";
   oci::log::init(g.log_path, g.log_json, g.debug);
   if (log_format != "json" && log_format != "text" && early_error.empty())
     early_error = "invalid --log-format \"" + log_format + "\": use text or json";

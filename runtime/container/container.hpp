@@ -26,6 +26,9 @@ struct CreateOptions {
   // `run` in the foreground: a socket that receives the pty master when
   // process.terminal is set and no --console-socket was given.
   int console_fd = -1;
+  // Rootless mode: cgroups only where delegated to the caller (see
+  // cgroups/delegation.hpp); id maps through newuidmap/newgidmap if needed.
+  bool rootless = false;
 };
 
 // Builds the container and leaves its process waiting before exec.

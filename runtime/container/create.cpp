@@ -157,7 +157,7 @@ pid_t create(const CreateOptions& opts) {
     fs::write_file_atomic(fs::join(dir.path(), kCreatingCgroupFile), cgroups::to_json(rec).dump(), 0600);
     fault::fault_point("create:cgroup-planned");
   };
-  cgroups::Cgroup cgroup = cgroups::Cgroup::create(layout, config, opts.id, record_cgroup);
+  cgroups::Cgroup cgroup = cgroups::Cgroup::create(layout, config, opts.id, opts.rootless, record_cgroup);
   fs::write_file_atomic(fs::join(dir.path(), kCreatingCgroupFile),
                         cgroups::to_json(cgroup.record()).dump(), 0600);
   fault::fault_point("create:after-cgroup");
@@ -189,6 +189,8 @@ pid_t create(const CreateOptions& opts) {
   ctx.rootfs.host_mount_ns = !(config.linux && config.linux->has_namespace("mount"));
   ctx.rootfs.in_userns =
       plan.new_user || (!plan.child_join.empty() && plan.child_join[0].flag == CLONE_NEWUSER);
+  ctx.rootfs.own_netns =
+      ctx.rootfs.in_userns && ((plan.clone_flags | static_cast<uint64_t>(plan.unshare_flags)) & CLONE_NEWNET);
   ctx.rootfs.new_cgroupns = plan.new_cgroup;
   ctx.rootfs.layout = &layout;
   ctx.rootfs.cgroup = &cgroup.record();
@@ -199,6 +201,7 @@ pid_t create(const CreateOptions& opts) {
   ctx.console_fd = console.get();
   ctx.preserve_fds = preserve;
   ctx.no_new_keyring = opts.no_new_keyring;
+  ctx.dumpable_until_mapped = plan.new_user && ::geteuid() != 0;
   if (seccomp) ctx.seccomp = &*seccomp;
   ctx.seccomp_listener_fd = seccomp_listener.get();
   ctx.close_in_child = {dir.fd(), parent_sock.get()};
@@ -261,7 +264,7 @@ pid_t create(const CreateOptions& opts) {
     return linux_::seccomp_listener_payload(st, pid, config.linux->seccomp->listener_metadata);
   };
 
-  if (plan.new_user && !plan.user_via_unshare) linux_::write_id_maps(child, *config.linux);
+  if (plan.new_user && !plan.user_via_unshare) linux_::write_id_maps(child, *config.linux, ::geteuid() == 0);
   cgroup.add_pid(child);
   if (has_process && config.process->oom_score_adj)
     fs::write_file("/proc/" + std::to_string(child) + "/oom_score_adj",
@@ -273,7 +276,7 @@ pid_t create(const CreateOptions& opts) {
     if (!p) throw Error("container init exited before it was ready");
     if (p->type == Msg::Error) throw Error(p->payload);
     if (p->type == Msg::UserNs) {
-      linux_::write_id_maps(child, *config.linux);
+      linux_::write_id_maps(child, *config.linux, ::geteuid() == 0);
       send_packet(parent_sock.get(), Msg::Go);
     } else if (p->type == Msg::Pid) {
       container_pid = static_cast<pid_t>(std::atoi(p->payload.c_str()));

@@ -83,6 +83,7 @@ struct ChildCtx {
   const linux_::SeccompFilter* seccomp;  // the container's linux.seccomp, or null
   int seccomp_listener_fd;               // NOTIFY: connected to listenerPath
   const spec::Personality* personality;  // the container's linux.personality, or null
+  bool user_joined_by_parent;
 };
 
 [[noreturn]] void exec_child(const ChildCtx& c) noexcept {
@@ -95,6 +96,7 @@ struct ChildCtx {
     if (!go || go->type != Msg::Go) ::_exit(1);  // payload: for the seccomp agent
     for (const auto& j : *c.ns) {
       if (j.flag == CLONE_NEWPID || j.flag == CLONE_NEWTIME) continue;  // done by the parent
+      if (j.flag == CLONE_NEWUSER && c.user_joined_by_parent) continue;
       if (::setns(j.fd.get(), j.flag) != 0) throw sys_error("setns into the container");
     }
     // The container's root as its init sees it (also right for --no-pivot).
@@ -213,6 +215,16 @@ pid_t exec(const ExecOptions& o) {
   std::optional<linux_::PidNsForChildrenRestore> restore_pid_ns;
   for (const auto& j : ns)
     if (j.flag == CLONE_NEWPID) restore_pid_ns.emplace();
+  // Rootless: the container's pid namespace belongs to its user namespace,
+  // where we have rights only once we are in it. This process stays there
+  // (it only writes the user's own cgroup and pid files afterwards).
+  bool user_joined = false;
+  if (::geteuid() != 0)
+    for (const auto& j : ns)
+      if (j.flag == CLONE_NEWUSER) {
+        if (::setns(j.fd.get(), CLONE_NEWUSER) != 0) throw sys_error("setns into the container's user namespace");
+        user_joined = true;
+      }
   for (const auto& j : ns)
     if ((j.flag == CLONE_NEWPID || j.flag == CLONE_NEWTIME) && ::setns(j.fd.get(), j.flag) != 0)
       throw sys_error("setns into the container's pid/time namespace");
@@ -220,7 +232,7 @@ pid_t exec(const ExecOptions& o) {
   ChildCtx ctx{&p, &ns, rootfd.get(), child_sock.get(), console.get(), o.preserve_fds,
                {parent_sock.get(), pidfd.get()},
                seccomp ? &*seccomp : nullptr, seccomp_listener.get(),
-               personality ? &*personality : nullptr};
+               personality ? &*personality : nullptr, user_joined};
   sys::CloneArgs args;
   args.exit_signal = SIGCHLD;
   pid_t child = sys::clone3(args);

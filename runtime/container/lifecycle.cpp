@@ -1,4 +1,5 @@
 // start, state, list, kill and delete of an existing container.
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -6,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <ctime>
 
 #include "runtime/cgroups/manager.hpp"
@@ -260,9 +262,38 @@ void update(const std::string& root, const std::string& id, const spec::Resource
   cgroups::update(s.cgroup, r);
 }
 
+namespace {
+
+// A container without a cgroup (rootless, none delegated): the processes of
+// its own pid namespace, or else just its init.
+std::vector<pid_t> pids_without_cgroup(const PersistedState& s) {
+  std::vector<pid_t> out;
+  struct stat init_ns;
+  if (!s.new_pid_ns || ::stat(("/proc/" + std::to_string(s.pid) + "/ns/pid").c_str(), &init_ns) != 0) {
+    if (linux_::process_matches(s.pid, s.pid_start)) out.push_back(s.pid);
+    return out;
+  }
+  DIR* d = ::opendir("/proc");
+  if (!d) throw sys_error("open /proc");
+  while (auto* e = ::readdir(d)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end) continue;
+    struct stat st;
+    if (::stat(("/proc/" + std::string(e->d_name) + "/ns/pid").c_str(), &st) == 0 &&
+        st.st_ino == init_ns.st_ino && st.st_dev == init_ns.st_dev)
+      out.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace
+
 std::vector<pid_t> processes(const std::string& root, const std::string& id) {
   ContainerDir dir = open_existing(root, id, true);
   auto s = require_status(dir, {"running", "created", "paused"});
+  if (s.cgroup.all_dirs().empty()) return pids_without_cgroup(s);
   return cgroups::pids(s.cgroup);
 }
 

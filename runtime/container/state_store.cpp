@@ -72,12 +72,20 @@ PersistedState state_from_json(const std::string& text) {
 }
 
 void ensure_root(const std::string& root) {
-  if (::mkdir(root.c_str(), 0700) == 0 || errno == EEXIST) return;
+  if (::mkdir(root.c_str(), 0700) == 0) return;
   if (errno == ENOENT) {
     fs::mkdir_p(root, 0700);
     return;
   }
-  throw sys_error("mkdir " + root);
+  if (errno != EEXIST) throw sys_error("mkdir " + root);
+  // An unprivileged user's state root may be in a shared place (/tmp): one
+  // somebody else made (or a symlink) could be used to read or redirect state.
+  if (::geteuid() == 0) return;
+  struct stat st;
+  if (::lstat(root.c_str(), &st) != 0) throw sys_error("stat " + root);
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022))
+    throw Error("state root " + root + ": not a directory of uid " + std::to_string(::geteuid()) +
+                " writable only by it; refusing to use it");
 }
 
 ContainerDir::ContainerDir(std::string root, std::string id, UniqueFd fd, bool remove)

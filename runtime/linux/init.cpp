@@ -68,6 +68,7 @@ void run_init(const InitContext& ctx) {
     wait_for_go(ctx.sync_fd);
     become_root_in_userns();
   }
+  if (ctx.dumpable_until_mapped) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (plan.unshare_flags && ::unshare(plan.unshare_flags) != 0) throw sys_error("unshare namespaces");
   if (plan.fork_for_pid) {
     pid_t pid = ::fork();
@@ -179,7 +180,7 @@ void container_init(const InitContext& ctx) noexcept {
   // Not dumpable until execve (which resets it): a process of the container
   // that shares our pid namespace must not ptrace us or open /proc/<pid>/{exe,
   // fd,mem,cwd} while we hold host fds and run the host's binary.
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (!ctx.dumpable_until_mapped) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   for (int fd : ctx.close_in_child) ::close(fd);
   try {
     run_init(ctx);

@@ -23,6 +23,10 @@ struct InitContext {
   int console_fd = -1;  // connected --console-socket, or -1
   int preserve_fds = 0; // fds 3 .. 3+preserve_fds-1 pass through
   bool no_new_keyring = false;
+  // An unprivileged runtime writes the new user namespace's maps through
+  // /proc/<pid>, which only a dumpable process lets its owner open: stay
+  // dumpable until the maps are written (nothing else is in that namespace yet).
+  bool dumpable_until_mapped = false;
   std::vector<std::string> extra_env;  // LISTEN_FDS/LISTEN_PID
   // linux.seccomp compiled by the runtime, or null. With SCMP_ACT_NOTIFY the
   // socket connected to listenerPath; the payload for it (it holds the

@@ -3,9 +3,15 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <spawn.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fs.hpp"
@@ -93,10 +99,95 @@ std::string format_id_map(const std::vector<spec::IdMapping>& maps) {
   return out;
 }
 
-void write_id_maps(pid_t pid, const spec::Linux& linux) {
+bool is_initial_uid_map(const std::string& uid_map) {
+  unsigned long long inside = 1, outside = 1, count = 0;
+  if (std::sscanf(uid_map.c_str(), "%llu %llu %llu", &inside, &outside, &count) != 3) return false;
+  return inside == 0 && outside == 0 && count == 4294967295ULL &&
+         uid_map.find('\n') >= uid_map.find_last_not_of(" \n");
+}
+
+bool in_initial_user_ns() {
+  auto text = fs::try_read_file("/proc/self/uid_map");
+  return text && is_initial_uid_map(*text);
+}
+
+MapWriter map_writer(const std::vector<spec::IdMapping>& maps, bool privileged, unsigned own_id,
+                     bool gid) {
+  if (privileged) return MapWriter::Direct;
+  if (maps.size() == 1 && maps[0].host_id == own_id && maps[0].size == 1)
+    return gid ? MapWriter::DirectDenySetgroups : MapWriter::Direct;
+  return MapWriter::Helper;
+}
+
+namespace {
+
+// The map files are written through the host's /proc; still, check that the
+// opened file really is on procfs before writing.
+void write_proc_file(const std::string& path, const std::string& text) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) throw sys_error("open " + path);
+  struct statfs sfs;
+  if (::fstatfs(fd.get(), &sfs) != 0 || sfs.f_type != PROC_SUPER_MAGIC)
+    throw Error("write " + path + ": not on procfs");
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    throw sys_error("write " + path);
+}
+
+// newuidmap/newgidmap PID ID HOSTID SIZE...: its stderr becomes the error.
+void run_map_helper(const char* helper, pid_t pid, const std::vector<spec::IdMapping>& maps,
+                    const char* field) {
+  std::vector<std::string> args{helper, std::to_string(pid)};
+  for (const auto& m : maps)
+    for (auto v : {m.container_id, m.host_id, m.size}) args.push_back(std::to_string(v));
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw sys_error("pipe");
+  UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
+  pid_t child = -1;
+  int rc = ::posix_spawnp(&child, helper, &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  wr.reset();
+  if (rc == ENOENT)
+    throw Error(std::string("config.json: linux.") + field + ": an unprivileged user can map only its own id; " +
+                "more needs " + helper + " (package uidmap), which is not in $PATH");
+  if (rc != 0) throw sys_error(std::string("run ") + helper, rc);
+  std::string out;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(rd.get(), buf, sizeof buf);
+    if (n > 0 && out.size() < 4096) out.append(buf, static_cast<size_t>(n));
+    if (n == 0 || (n < 0 && errno != EINTR)) break;
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    throw Error(std::string("config.json: linux.") + field + ": " + helper + " failed" + (out.empty() ? "" : ": " + out));
+  }
+}
+
+}  // namespace
+
+void write_id_maps(pid_t pid, const spec::Linux& linux, bool privileged) {
   std::string base = "/proc/" + std::to_string(pid);
-  fs::write_file(base + "/uid_map", format_id_map(linux.uid_mappings));
-  fs::write_file(base + "/gid_map", format_id_map(linux.gid_mappings));
+  switch (map_writer(linux.uid_mappings, privileged, ::geteuid(), false)) {
+    case MapWriter::Helper: run_map_helper("newuidmap", pid, linux.uid_mappings, "uidMappings"); break;
+    default: write_proc_file(base + "/uid_map", format_id_map(linux.uid_mappings)); break;
+  }
+  switch (map_writer(linux.gid_mappings, privileged, ::getegid(), true)) {
+    case MapWriter::Helper: run_map_helper("newgidmap", pid, linux.gid_mappings, "gidMappings"); break;
+    case MapWriter::DirectDenySetgroups:
+      write_proc_file(base + "/setgroups", "deny");
+      [[fallthrough]];
+    case MapWriter::Direct: write_proc_file(base + "/gid_map", format_id_map(linux.gid_mappings)); break;
+  }
 }
 
 std::string format_time_offsets(const spec::Linux& linux) {

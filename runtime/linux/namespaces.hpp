@@ -61,7 +61,22 @@ class PidNsForChildrenRestore {
 
 // "0 1000 1\n..." for /proc/<pid>/uid_map.
 std::string format_id_map(const std::vector<spec::IdMapping>& maps);
-void write_id_maps(pid_t pid, const spec::Linux& linux);
+
+// Who may write a map. Root writes any map itself. An unprivileged caller may
+// write only a map of its own id (one entry, size 1) itself, and for gid_map
+// only after denying setgroups; a larger map needs the setuid helpers
+// newuidmap/newgidmap, which check it against /etc/subuid and /etc/subgid.
+enum class MapWriter { Direct, DirectDenySetgroups, Helper };
+MapWriter map_writer(const std::vector<spec::IdMapping>& maps, bool privileged, unsigned own_id,
+                     bool gid);
+// Whether /proc/self/uid_map text is the initial user namespace's identity
+// map ("0 0 4294967295"); in any other user namespace even uid 0 is rootless.
+bool is_initial_uid_map(const std::string& uid_map);
+bool in_initial_user_ns();  // reads /proc/self/uid_map
+
+// Writes uid_map and gid_map of `pid` (its new user namespace), as above.
+// `privileged`: the caller is root in its own user namespace.
+void write_id_maps(pid_t pid, const spec::Linux& linux, bool privileged);
 // /proc/self/timens_offsets text for linux.timeOffsets.
 std::string format_time_offsets(const spec::Linux& linux);
 

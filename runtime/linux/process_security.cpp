@@ -76,7 +76,17 @@ void apply_user_and_capabilities(const spec::Process& p) {
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) throw sys_error("prctl PR_SET_KEEPCAPS");
   const auto& u = p.user;
   std::vector<gid_t> groups(u.additional_gids.begin(), u.additional_gids.end());
-  if (::setgroups(groups.size(), groups.data()) != 0) throw sys_error("setgroups");
+  if (::setgroups(groups.size(), groups.data()) != 0) {
+    // A user namespace whose gid_map an unprivileged runtime wrote itself has
+    // setgroups denied: nothing to drop then, unless groups were asked for.
+    int err = errno;
+    bool denied = err == EPERM && fs::try_read_file("/proc/self/setgroups").value_or("") == "deny\n";
+    if (!denied) throw sys_error("setgroups", err);
+    if (!groups.empty())
+      throw Error("process.user.additionalGids: setgroups is denied in this user namespace "
+                  "(a rootless mapping of a single gid cannot have additional groups; map a "
+                  "range through /etc/subgid)");
+  }
   if (::setresgid(u.gid, u.gid, u.gid) != 0) throw sys_error("setgid " + std::to_string(u.gid));
   if (::setresuid(u.uid, u.uid, u.uid) != 0) throw sys_error("setuid " + std::to_string(u.uid));
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) throw sys_error("prctl PR_SET_KEEPCAPS");

@@ -69,9 +69,24 @@ void mount_tmpfs_copyup(int rootfd, const std::string& dest, const std::string& 
              "remount tmpfs on " + dest + " read-only");
 }
 
-void mount_one(int rootfd, const spec::Mount& m, const RootfsContext& ctx) {
-  std::string dest = fs::clean(m.destination);
-  MountPlan plan = plan_mount(m);
+void mount_one(int rootfd, const spec::Mount& given, const RootfsContext& ctx) {
+  std::string dest = fs::clean(given.destination);
+  MountPlan plan = plan_mount(given);
+  const spec::Mount* mp = &given;
+  spec::Mount sys_bind;
+  if (given.type == "sysfs" && ctx.in_userns && !ctx.own_netns) {
+    // Only the owner of the network namespace may mount sysfs: bind the
+    // host's /sys with the requested flags (what `spec --rootless` asks).
+    sys_bind = given;
+    sys_bind.type = "none";
+    sys_bind.source = "/sys";
+    plan.bind = true;
+    plan.flags |= MS_REC;
+    plan.data.clear();
+    if (plan.flags & MS_RDONLY) plan.attr_set |= MOUNT_ATTR_RDONLY;  // the cgroup mounts below, too
+    mp = &sys_bind;
+  }
+  const spec::Mount& m = *mp;
   if (m.type == "cgroup" || m.type == "cgroup2") {
     cgroups::mount_cgroup_fs(rootfd, dest, plan.flags, *ctx.layout, *ctx.cgroup, ctx.new_cgroupns);
     apply_after(rootfd, dest, plan);

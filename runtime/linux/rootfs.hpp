@@ -22,6 +22,9 @@ struct RootfsContext {
   // entered with chroot; delete detaches it (see detach_host_rootfs).
   bool host_mount_ns = false;
   bool in_userns = false;  // no mknod: bind-mount device nodes instead
+  // The container's network namespace is new in its user namespace: it may
+  // mount sysfs. In a user namespace without one, sysfs is a bind of /sys.
+  bool own_netns = false;
   bool new_cgroupns = false;
   const cgroups::Layout* layout = nullptr;
   const container::CgroupRecord* cgroup = nullptr;
