@@ -10,6 +10,7 @@
 #include <string>
 
 #include "runtime/cli/commands.hpp"
+#include "runtime/linux/namespaces.hpp"
 #include "runtime/util/log.hpp"
 #include "spec/error.hpp"
 #include "spec/state.hpp"
@@ -61,14 +62,17 @@ void usage() {
       "  -h, --help              show this help\n");
 }
 
-// Root: /run/oci-run. Another user: $XDG_RUNTIME_DIR/oci-run, else
+// Root: /run/oci-run. Another user (or root of a user namespace, with XDG_RUNTIME_DIR set): $XDG_RUNTIME_DIR/oci-run, else
 // /run/user/UID/oci-run when that dir is the user's, else /tmp/oci-run-UID
 // (the state store refuses a root dir that is not the user's own).
 std::string default_root() {
   uid_t uid = ::geteuid();
-  if (uid == 0) return "/run/oci-run";
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-  if (xdg && *xdg) return std::string(xdg) + "/oci-run";
+  bool has_xdg = xdg && *xdg;
+  // Root of a user namespace other than the initial one (podman rootless
+  // runs the runtime so, with the user's XDG_RUNTIME_DIR) is a user, too.
+  if (uid == 0) return has_xdg && !oci::linux_::in_initial_user_ns() ? std::string(xdg) + "/oci-run" : "/run/oci-run";
+  if (has_xdg) return std::string(xdg) + "/oci-run";
   std::string run_user = "/run/user/" + std::to_string(uid);
   struct stat st;
   if (::lstat(run_user.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid)

@@ -187,8 +187,10 @@ pid_t create(const CreateOptions& opts) {
   ctx.rootfs.bundle = bundle;
   ctx.rootfs.no_pivot = opts.no_pivot;
   ctx.rootfs.host_mount_ns = !(config.linux && config.linux->has_namespace("mount"));
-  ctx.rootfs.in_userns =
-      plan.new_user || (!plan.child_join.empty() && plan.child_join[0].flag == CLONE_NEWUSER);
+  // Rootless includes root of a non-initial user namespace (podman rootless):
+  // no mknod there either.
+  ctx.rootfs.in_userns = plan.new_user || opts.rootless ||
+                         (!plan.child_join.empty() && plan.child_join[0].flag == CLONE_NEWUSER);
   ctx.rootfs.own_netns =
       ctx.rootfs.in_userns && ((plan.clone_flags | static_cast<uint64_t>(plan.unshare_flags)) & CLONE_NEWNET);
   ctx.rootfs.new_cgroupns = plan.new_cgroup;

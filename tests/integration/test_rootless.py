@@ -415,3 +415,68 @@ def test_foreign_fallback_state_root_is_refused(user, rbundle):
         assert list(planted.iterdir()) == []
     finally:
         shutil.rmtree(planted)
+
+
+# --------------------------------------------------------------------------- podman rootless
+
+
+def test_podman_rootless_with_oci_run(user):
+    """podman run by the user (its own user namespace from the subuid range,
+    cgroupfs, no network: rootless networking is podman's, not the runtime's)
+    runs, execs into, stops and removes containers through oci-run."""
+    if not shutil.which("podman") or not shutil.which("conmon"):
+        pytest.fail("podman/conmon missing: scripts/install-deps.sh installs them")
+    pod = user.base / "podman"
+    pod.mkdir()
+    (pod / "containers.conf").write_text(f"""\
+[containers]
+log_driver = "k8s-file"
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "{pod}/events.log"
+lock_type = "file"
+conmon_path = ["/usr/bin/conmon"]
+runtime_supports_json = ["crun", "runc", "oci-run"]
+[engine.runtimes]
+oci-run = ["{user.binary}"]
+""")
+    (pod / "storage.conf").write_text(f"""\
+[storage]
+driver = "overlay"
+runroot = "{pod}/runroot"
+graphroot = "{pod}/root"
+""")
+    rootfs = user.base / "podman-rootfs"
+    make_bundle(rootfs)
+    tar = pod / "rootfs.tar"
+    subprocess.run(["tar", "--numeric-owner", "--owner=0", "--group=0", "-C", str(rootfs / "rootfs"),
+                    "-cf", str(tar), "."], check=True)
+    shutil.rmtree(rootfs)
+    subprocess.run(["chown", "-R", f"{user.uid}:{user.gid}", str(pod)], check=True)
+    env = ["env", f"CONTAINERS_CONF={pod}/containers.conf", f"CONTAINERS_STORAGE_CONF={pod}/storage.conf",
+           "podman", "--runtime", user.binary]
+
+    def podman(*args, timeout=60):
+        r = as_user(user, *env, *args, cwd=pod, timeout=timeout)
+        assert r.returncode == 0, f"podman {' '.join(args)}: {r.stdout}{r.stderr}"
+        return r.stdout
+
+    try:
+        podman("import", "--change", 'CMD ["/bin/sh"]', str(tar), "localhost/oci-rootless:1")
+        out = podman("run", "--rm", "--network", "none", "localhost/oci-rootless:1",
+                     "sh", "-c", "id -u; cat /proc/self/uid_map").split("\n")
+        assert out[0] == "0"
+        maps = [l.split() for l in out[1:] if l.strip()]
+        assert ["0", str(user.uid), "1"] in maps and ["1", str(user.subid_start), str(SUBID_COUNT)] in maps
+        podman("run", "-d", "--name", "c1", "--network", "none", "localhost/oci-rootless:1", "sleep", "1000")
+        assert podman("exec", "c1", "cat", "/proc/1/cmdline").replace("\0", " ").strip() == "sleep 1000"
+        podman("stop", "-t", "1", "c1")
+        podman("rm", "c1")
+        out = podman("run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp",
+                     "localhost/oci-rootless:1", "sh", "-c", "touch /tmp/x && echo tmpfs; touch /y 2>/dev/null || echo ro")
+        assert out.split() == ["tmpfs", "ro"]
+        assert podman("ps", "-a", "-q").strip() == ""
+    finally:
+        as_user(user, *env, "rm", "-a", "-f", cwd=pod, timeout=60)
+        as_user(user, *env, "system", "reset", "-f", cwd=pod, timeout=60)
