@@ -191,9 +191,10 @@ void enable_controllers(const std::string& dir, const std::vector<std::string>& 
 // mkdir -p of `dir` below `mountpoint`, recording each dir this call created.
 // v1 cpuset dirs inherit their parent's cpus/mems (they start empty); cgroup2
 // ancestors get `controllers` enabled on the way down.
-void make_dirs(const std::string& mountpoint, const std::string& dir,
-               std::vector<std::string>& created, bool cpuset,
-               const std::vector<std::string>& controllers) {
+// Calls fn(parent, dir) for each dir from the first below `mountpoint` down
+// to `dir` itself, parents first.
+void for_each_level(const std::string& mountpoint, const std::string& dir,
+                    const std::function<void(const std::string&, const std::string&)>& fn) {
   std::string path = dir.substr(mountpoint.size());
   std::string cur = mountpoint;
   size_t i = 1;
@@ -202,39 +203,38 @@ void make_dirs(const std::string& mountpoint, const std::string& dir,
     if (j == std::string::npos) j = path.size();
     if (j > i) {
       std::string parent = cur;
-      enable_controllers(parent, controllers);
       cur += "/" + path.substr(i, j - i);
-      if (::mkdir(cur.c_str(), 0755) == 0) {
-        created.push_back(cur);
-        if (cpuset) {
-          for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-            auto v = fs::read_file(parent + "/" + f);
-            fs::write_file(cur + "/" + f, v);
-          }
-        }
-      } else if (errno != EEXIST) {
-        throw sys_error("mkdir " + cur);
-      }
+      fn(parent, cur);
     }
     i = j + 1;
   }
 }
 
+void make_dirs(const std::string& mountpoint, const std::string& dir,
+               std::vector<std::string>& created, bool cpuset,
+               const std::vector<std::string>& controllers) {
+  for_each_level(mountpoint, dir, [&](const std::string& parent, const std::string& cur) {
+    enable_controllers(parent, controllers);
+    if (::mkdir(cur.c_str(), 0755) == 0) {
+      created.push_back(cur);
+      if (cpuset) {
+        for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+          auto v = fs::read_file(parent + "/" + f);
+          fs::write_file(cur + "/" + f, v);
+        }
+      }
+    } else if (errno != EEXIST) {
+      throw sys_error("mkdir " + cur);
+    }
+  });
+}
+
 // The dirs make_dirs() would create now (those missing), parents first.
 void missing_dirs(const std::string& mountpoint, const std::string& dir, std::vector<std::string>& out) {
-  std::string path = dir.substr(mountpoint.size());
-  std::string cur = mountpoint;
-  size_t i = 1;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) {
-      cur += "/" + path.substr(i, j - i);
-      struct stat st;
-      if (::stat(cur.c_str(), &st) != 0) out.push_back(cur);
-    }
-    i = j + 1;
-  }
+  for_each_level(mountpoint, dir, [&](const std::string&, const std::string& cur) {
+    struct stat st;
+    if (::stat(cur.c_str(), &st) != 0) out.push_back(cur);
+  });
 }
 
 void apply(const Record& rec, const Plan& plan, const spec::Resources& r, bool replace) {
@@ -495,21 +495,19 @@ void update(const Record& rec, const spec::Resources& r) {
   apply(rec, plan, r, true);
 }
 
-void freeze(const Record& rec) {
-  if (auto d = rec.v1_dir("freezer"); !d.empty()) return v1_set_freezer(d, true);
-  if (!rec.unified.empty()) return v2_set_freeze(rec.unified, true);
-  throw Error(
-      "cannot pause: the cgroup v1 freezer is not mounted and the container has no cgroup v2 "
-      "directory");
+namespace {
+
+void set_frozen(const Record& rec, bool on) {
+  if (auto d = rec.v1_dir("freezer"); !d.empty()) return v1_set_freezer(d, on);
+  if (!rec.unified.empty()) return v2_set_freeze(rec.unified, on);
+  throw Error(std::string("cannot ") + (on ? "pause" : "resume") +
+              ": the cgroup v1 freezer is not mounted and the container has no cgroup v2 directory");
 }
 
-void thaw(const Record& rec) {
-  if (auto d = rec.v1_dir("freezer"); !d.empty()) return v1_set_freezer(d, false);
-  if (!rec.unified.empty()) return v2_set_freeze(rec.unified, false);
-  throw Error(
-      "cannot resume: the cgroup v1 freezer is not mounted and the container has no cgroup v2 "
-      "directory");
-}
+}  // namespace
+
+void freeze(const Record& rec) { set_frozen(rec, true); }
+void thaw(const Record& rec) { set_frozen(rec, false); }
 
 bool frozen(const Record& rec) {
   if (auto d = rec.v1_dir("freezer"); !d.empty())
