@@ -222,6 +222,9 @@ pid_t exec(const ExecOptions& o) {
   if (::geteuid() != 0)
     for (const auto& j : ns)
       if (j.flag == CLONE_NEWUSER) {
+        // In there, a container process of our uid could ptrace us (with a
+        // shared pid namespace) and reach our host mounts and fds: not dumpable.
+        ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         if (::setns(j.fd.get(), CLONE_NEWUSER) != 0) throw sys_error("setns into the container's user namespace");
         user_joined = true;
       }
