@@ -175,7 +175,7 @@ pid_t create(const CreateOptions& opts) {
   if (plan.new_time) {
     if (::unshare(CLONE_NEWTIME) != 0) throw sys_error("unshare time namespace");
     std::string offsets = linux_::format_time_offsets(*config.linux);
-    if (!offsets.empty()) fs::write_file("/proc/self/timens_offsets", offsets);
+    if (!offsets.empty()) linux_::write_proc_file("/proc/self/timens_offsets", offsets);
   }
 
   int preserve = opts.preserve_fds + listen_fds_count();
@@ -264,8 +264,8 @@ pid_t create(const CreateOptions& opts) {
   if (plan.new_user && !plan.user_via_unshare) linux_::write_id_maps(child, *config.linux);
   cgroup.add_pid(child);
   if (has_process && config.process->oom_score_adj)
-    fs::write_file("/proc/" + std::to_string(child) + "/oom_score_adj",
-                   std::to_string(*config.process->oom_score_adj));
+    linux_::write_proc_file("/proc/" + std::to_string(child) + "/oom_score_adj",
+                            std::to_string(*config.process->oom_score_adj));
   send_packet(parent_sock.get(), Msg::Go, seccomp_state(child));
 
   for (;;) {

@@ -19,6 +19,7 @@
 #include "runtime/linux/path_in_root.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fs.hpp"
+#include "runtime/linux/proc.hpp"
 #include "spec/error.hpp"
 #include "spec/tables.hpp"
 
@@ -132,20 +133,18 @@ void readonly_paths(int rootfd, const std::vector<std::string>& paths) {
 }
 
 // linux.sysctl through the container's /proc (its namespaces), before
-// readonlyPaths make /proc/sys read-only. The file must really be on procfs.
+// readonlyPaths make /proc/sys read-only. The file must really be the kernel's
+// (linux/proc.hpp: procfs, no symlink out, no mount over it).
 void write_sysctls(int rootfd, const std::map<std::string, std::string>& sysctl) {
   for (const auto& [key, value] : sysctl) {
     std::string path = "/proc/sys/" + key;
     for (size_t i = 10; i < path.size(); ++i)
       if (path[i] == '.') path[i] = '/';
-    UniqueFd fd(sys::openat2(rootfd, path.c_str(), O_WRONLY | O_CLOEXEC, 0,
-                             RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS));
-    if (!fd) throw sys_error("sysctl " + key + ": open " + path);
-    struct statfs sfs;
-    if (::fstatfs(fd.get(), &sfs) != 0 || sfs.f_type != PROC_SUPER_MAGIC)
-      throw Error("sysctl " + key + ": " + path + " is not on procfs");
-    if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-      throw sys_error("sysctl " + key + ": write " + path);
+    try {
+      write_pseudo_file(PseudoFs::Proc, path, value, rootfd);
+    } catch (const Error& e) {
+      throw Error("sysctl " + key + ": " + e.what());
+    }
   }
 }
 
