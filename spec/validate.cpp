@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "spec/cpu_list.hpp"
 #include "spec/error.hpp"
 #include "spec/json_reader.hpp"
 #include "spec/parse.hpp"
@@ -215,6 +216,16 @@ void Checker::process(const Process& p, std::string_view prefix) const {
       fail(join(prefix, "ioPriority.class"), "unknown class " + quote(io.io_class));
     if (io.priority < 0 || io.priority > 7)
       fail(join(prefix, "ioPriority.priority"), range_problem(0, 7, io.priority));
+  }
+  if (p.exec_cpu_affinity) {
+    const std::pair<std::string_view, const std::string*> lists[] = {
+        {"execCPUAffinity.initial", &p.exec_cpu_affinity->initial},
+        {"execCPUAffinity.final", &p.exec_cpu_affinity->final_},
+    };
+    for (const auto& [field, text] : lists) {
+      std::string problem;
+      if (!parse_cpu_list(*text, &problem)) fail(join(prefix, field), problem);
+    }
   }
 }
 

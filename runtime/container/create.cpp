@@ -70,7 +70,8 @@ void check_implemented(const spec::Config& c) {
       throw Error("config.json: process.apparmorProfile: AppArmor is not enabled on this host");
     if (!p.selinux_label.empty())
       throw Error("config.json: process.selinuxLabel: SELinux is not enabled on this host");
-    if (p.exec_cpu_affinity) reject("process.execCPUAffinity");
+    // process.execCPUAffinity is validated with the rest and, as the spec
+    // says, not applicable to the init process: only `exec` applies it.
   }
   for (size_t i = 0; i < c.mounts.size(); ++i) {
     const auto& m = c.mounts[i];

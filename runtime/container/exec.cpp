@@ -240,7 +240,17 @@ pid_t exec(const ExecOptions& o) {
   };
   try {
     std::string pid_s = std::to_string(child);
+    // process.execCPUAffinity: `initial` while the child is still outside the
+    // container's cgroup, `final` once it is in (the join may change the
+    // mask: before Linux 6.2 it became the cpuset's CPUs, since then the
+    // kernel keeps it within them). Without `final` the mask is what the
+    // kernel left after the join (runtime-spec: the runtime SHOULD NOT change
+    // it). The child waits for Go, so both are in place before it runs any of
+    // the container's setup.
+    const auto& aff = p.exec_cpu_affinity;
+    if (aff) linux_::set_cpu_affinity(child, aff->initial, "process.execCPUAffinity.initial");
     for (const auto& d : cgroup_dirs) fs::write_file(d + "/cgroup.procs", pid_s);
+    if (aff) linux_::set_cpu_affinity(child, aff->final_, "process.execCPUAffinity.final");
     std::string go_payload;
     if (seccomp_notify) {
       spec::State st;
