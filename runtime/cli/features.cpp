@@ -38,8 +38,10 @@ constexpr bool kCgroupSystemd = false;
 constexpr bool kCgroupSystemdUser = false;
 constexpr bool kCgroupRdma = true;
 constexpr bool kSeccompEnabled = true;  // the names come from libseccomp: seccomp_section()
-constexpr bool kAppArmorEnabled = false;
-constexpr bool kSelinuxEnabled = false;
+// features-linux.md: whether the runtime supports them, whatever the host has
+// (create refuses the fields where the host lacks the LSM: linux/lsm.hpp).
+constexpr bool kAppArmorEnabled = true;
+constexpr bool kSelinuxEnabled = true;
 constexpr bool kIntelRdtEnabled = false;
 constexpr bool kIdmapMountsEnabled = false;
 

@@ -20,6 +20,7 @@
 #include "runtime/container/sync.hpp"
 #include "runtime/hooks/runner.hpp"
 #include "runtime/linux/init.hpp"
+#include "runtime/linux/lsm.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/proc.hpp"
 #include "runtime/linux/rootfs.hpp"
@@ -61,18 +62,13 @@ class ChildGuard {
 
 // Fields this build cannot honour yet are refused before any side effect.
 void check_implemented(const spec::Config& c) {
+  // AppArmor / SELinux fields: only where the host has that LSM.
+  linux_::check_lsm_config(c, linux_::host_lsm());
   auto reject = [](const std::string& field) {
     throw Error("config.json: " + field + ": not supported by this version of oci-run");
   };
-  if (c.process) {
-    const auto& p = *c.process;
-    if (!p.apparmor_profile.empty())
-      throw Error("config.json: process.apparmorProfile: AppArmor is not enabled on this host");
-    if (!p.selinux_label.empty())
-      throw Error("config.json: process.selinuxLabel: SELinux is not enabled on this host");
-    // process.execCPUAffinity is validated with the rest and, as the spec
-    // says, not applicable to the init process: only `exec` applies it.
-  }
+  // process.execCPUAffinity is validated with the rest and, as the spec says,
+  // not applicable to the init process: only `exec` applies it.
   for (size_t i = 0; i < c.mounts.size(); ++i) {
     const auto& m = c.mounts[i];
     if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
@@ -83,8 +79,6 @@ void check_implemented(const spec::Config& c) {
   }
   if (c.linux) {
     const auto& l = *c.linux;
-    if (!l.mount_label.empty())
-      throw Error("config.json: linux.mountLabel: SELinux is not enabled on this host");
     if (l.intel_rdt) reject("linux.intelRdt");
     if (l.memory_policy) reject("linux.memoryPolicy");
     if (!l.net_devices.empty()) reject("linux.netDevices");
@@ -191,6 +185,7 @@ pid_t create(const CreateOptions& opts) {
   ctx.rootfs.in_userns =
       plan.new_user || (!plan.child_join.empty() && plan.child_join[0].flag == CLONE_NEWUSER);
   ctx.rootfs.new_cgroupns = plan.new_cgroup;
+  if (config.linux) ctx.rootfs.mount_label = config.linux->mount_label;  // SELinux hosts only
   ctx.rootfs.layout = &layout;
   ctx.rootfs.cgroup = &cgroup.record();
   ctx.plan = plan;

@@ -20,6 +20,7 @@
 #include "runtime/container/container.hpp"
 #include "runtime/container/state_store.hpp"
 #include "runtime/container/sync.hpp"
+#include "runtime/linux/lsm.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/process_attrs.hpp"
 #include "runtime/linux/process_security.hpp"
@@ -111,6 +112,9 @@ struct ChildCtx {
     // runtime survives exec.
     linux_::close_fds_except(3 + c.preserve_fds, {c.sync_fd, c.seccomp_listener_fd});
     if (c.personality) linux_::apply_personality(*c.personality);
+    // process.apparmorProfile / selinuxLabel (effective at execve), in the
+    // container's /proc, before any seccomp filter (which may deny openat2).
+    linux_::apply_lsm_exec(linux_::plan_lsm_exec(*c.process));
     // As in the container init: without no_new_privs while CAP_SYS_ADMIN is
     // held, with it right before execve.
     if (c.seccomp && !c.process->no_new_privileges)
@@ -147,9 +151,7 @@ spec::Process container_process(const std::string& root, const std::string& id) 
 pid_t exec(const ExecOptions& o) {
   validate_id(o.id);
   const spec::Process& p = o.process;
-  if (!p.apparmor_profile.empty())
-    throw Error("process.apparmorProfile: AppArmor is not enabled on this host");
-  if (!p.selinux_label.empty()) throw Error("process.selinuxLabel: SELinux is not enabled on this host");
+  linux_::check_lsm_process(p, linux_::host_lsm(), "");
   if (p.args.empty()) throw Error("exec: process.args must not be empty");
   if (p.terminal && o.console_socket.empty() && o.console_fd < 0)
     throw Error("process.terminal is true but no --console-socket was given");

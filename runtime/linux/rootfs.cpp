@@ -14,6 +14,7 @@
 
 #include "runtime/cgroups/mount.hpp"
 #include "runtime/linux/devices.hpp"
+#include "runtime/linux/lsm.hpp"
 #include "runtime/linux/mount_util.hpp"
 #include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/path_in_root.hpp"
@@ -73,6 +74,7 @@ void mount_tmpfs_copyup(int rootfd, const std::string& dest, const std::string& 
 void mount_one(int rootfd, const spec::Mount& m, const RootfsContext& ctx) {
   std::string dest = fs::clean(m.destination);
   MountPlan plan = plan_mount(m);
+  plan.data = mount_data_with_label(plan.data, m.type, plan.bind, ctx.mount_label);
   if (m.type == "cgroup" || m.type == "cgroup2") {
     cgroups::mount_cgroup_fs(rootfd, dest, plan.flags, *ctx.layout, *ctx.cgroup, ctx.new_cgroupns);
     apply_after(rootfd, dest, plan);
@@ -100,7 +102,7 @@ void mount_one(int rootfd, const spec::Mount& m, const RootfsContext& ctx) {
   apply_after(rootfd, dest, plan);
 }
 
-void mask_paths(int rootfd, const std::vector<std::string>& paths) {
+void mask_paths(int rootfd, const std::vector<std::string>& paths, const std::string& label) {
   if (paths.empty()) return;
   // The bind source must really be the null device, never a file an attacker
   // could have placed.
@@ -115,7 +117,8 @@ void mask_paths(int rootfd, const std::vector<std::string>& paths) {
     struct stat ps;
     if (::fstat(fd.get(), &ps) != 0) throw sys_error("stat " + p);
     if (S_ISDIR(ps.st_mode))
-      do_mount("tmpfs", fd_path(fd.get()), "tmpfs", MS_RDONLY, "size=0k,mode=0755", "mask " + p);
+      do_mount("tmpfs", fd_path(fd.get()), "tmpfs", MS_RDONLY,
+               mount_data_with_label("size=0k,mode=0755", "tmpfs", false, label), "mask " + p);
     else
       do_mount(fd_path(null.get()), fd_path(fd.get()), nullptr, MS_BIND, "", "mask " + p);
   }
@@ -168,7 +171,7 @@ void prepare_rootfs(const RootfsContext& ctx) {
   if (c.linux) {
     write_sysctls(rootfd.get(), c.linux->sysctl);
     readonly_paths(rootfd.get(), c.linux->readonly_paths);
-    mask_paths(rootfd.get(), c.linux->masked_paths);
+    mask_paths(rootfd.get(), c.linux->masked_paths, ctx.mount_label);
   }
 }
 

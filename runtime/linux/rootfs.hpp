@@ -23,6 +23,9 @@ struct RootfsContext {
   bool host_mount_ns = false;
   bool in_userns = false;  // no mknod: bind-mount device nodes instead
   bool new_cgroupns = false;
+  // linux.mountLabel (checked: SELinux hosts only): context= for the
+  // non-bind mounts that take it (linux/lsm.hpp) and the maskedPaths tmpfs.
+  std::string mount_label;
   const cgroups::Layout* layout = nullptr;
   const container::CgroupRecord* cgroup = nullptr;
 };

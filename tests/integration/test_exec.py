@@ -273,3 +273,18 @@ def test_exec_cpu_affinity_bad_list(runtime, running, tmp_path, affinity, needle
     assert r.returncode == 0, r
     assert [l for l in r.stdout.split() if l not in ("COMMAND", "ps")] == ["sleep"], r.stdout
 
+
+@pytest.mark.parametrize("flag,value,want", [
+    ("--apparmor", "some-profile", "process.apparmorProfile: AppArmor is not enabled on this host"),
+    ("--process-label", "system_u:system_r:container_t:s0", "process.selinuxLabel: SELinux is not enabled on this host"),
+])
+def test_exec_lsm_refused_without_the_lsm(runtime, running, flag, value, want):
+    """This host has neither AppArmor nor SELinux: refused before anything runs."""
+    if flag == "--apparmor" and os.path.exists("/sys/module/apparmor/parameters/enabled"):
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            if f.read().startswith("Y"):
+                pytest.skip("AppArmor is enabled here")
+    if flag == "--process-label" and os.path.isdir("/sys/fs/selinux/booleans"):
+        pytest.skip("SELinux is enabled here")
+    r = runtime.cmd("exec", flag, value, running, "true")
+    assert r.returncode != 0 and want in r.stderr, r
