@@ -502,12 +502,6 @@ REJECTED = {
     "linux.memoryPolicy": (lambda c: c["linux"].__setitem__("memoryPolicy", {"mode": "MPOL_LOCAL"}), "not supported"),
     "linux.intelRdt": (lambda c: c["linux"].__setitem__("intelRdt", {"closID": "x"}), "not supported"),
     "linux.netDevices": (lambda c: c["linux"].__setitem__("netDevices", {"dummy0": {}}), "not supported"),
-    "mounts[].uidMappings": (lambda c: c["mounts"].append(
-        {"destination": "/idm", "type": "bind", "source": "/tmp", "options": ["rbind"],
-         "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
-         "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}), "not supported"),
-    "mounts[].options idmap": (lambda c: c["mounts"].append(
-        {"destination": "/idm", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]}), "not supported"),
 }
 
 
@@ -565,6 +559,20 @@ def test_exec_cpu_affinity_applies_to_exec_not_init(bundle, runtime):
     with open("/proc/self/status") as f:
         ours = [l.split()[1] for l in f if l.startswith("Cpus_allowed_list")][0]
     assert bundle.stdout().split() == ["Cpus_allowed_list:", ours]
+
+
+def test_idmapped_bind_mount_with_its_own_mapping(bundle, runtime, tmp_path):
+    """config.md mounts[].uidMappings/gidMappings with "idmap" (no user
+    namespace needed): a file owned by 0 on disk shows as the mapped host id."""
+    src = tmp_path / "idm"
+    src.mkdir()
+    (src / "f").write_text("x")
+    maps = [{"containerID": 0, "hostID": 1234, "size": 1}]
+    with bundle.edit() as c:
+        c["mounts"].append({"destination": "/idm", "type": "bind", "source": str(src),
+                            "options": ["rbind", "idmap"], "uidMappings": maps, "gidMappings": maps})
+    out = runtime.script_output(bundle, "stat -c %u:%g /idm/f")
+    assert out.strip() == "1234:1234"
 
 
 @pytest.mark.parametrize("field", sorted(REJECTED))

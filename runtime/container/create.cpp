@@ -19,6 +19,7 @@
 #include "runtime/container/state_store.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/hooks/runner.hpp"
+#include "runtime/linux/idmap_mount.hpp"
 #include "runtime/linux/init.hpp"
 #include "runtime/linux/lsm.hpp"
 #include "runtime/linux/namespaces.hpp"
@@ -69,14 +70,11 @@ void check_implemented(const spec::Config& c) {
   };
   // process.execCPUAffinity is validated with the rest and, as the spec says,
   // not applicable to the init process: only `exec` applies it.
-  for (size_t i = 0; i < c.mounts.size(); ++i) {
-    const auto& m = c.mounts[i];
-    if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
-      reject("mounts[" + std::to_string(i) + "].uidMappings");
-    for (const auto& o : m.options)
-      if (o == "idmap" || o == "ridmap")
-        reject("mounts[" + std::to_string(i) + "].options \"" + o + "\"");
-  }
+  // Idmapped mounts: validated with the config; here only the kernel.
+  if (auto idmapped = linux_::plan_idmap_mounts(c);
+      !idmapped.empty() && !linux_::idmap_mounts_supported())
+    throw Error("config.json: mounts[" + std::to_string(idmapped[0].index) +
+                "]: idmapped mounts need mount_setattr (Linux 5.12), which this kernel lacks");
   if (c.linux) {
     const auto& l = *c.linux;
     if (l.intel_rdt) reject("linux.intelRdt");
@@ -162,6 +160,11 @@ pid_t create(const CreateOptions& opts) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw sys_error("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+  // Made here, in the host's user namespace (see linux/idmap_mount.hpp), and
+  // before joining any pid namespace below: the helper process that holds
+  // each mapping must never be visible to another container. The init
+  // inherits the detached trees and moves them into place.
+  linux_::IdmappedMounts idmapped = linux_::IdmappedMounts::prepare(config, bundle);
 
   std::optional<linux_::PidNsForChildrenRestore> restore_pid_ns;
   for (const auto& ns : parent_ns)
@@ -187,6 +190,7 @@ pid_t create(const CreateOptions& opts) {
   ctx.rootfs.new_cgroupns = plan.new_cgroup;
   if (config.linux) ctx.rootfs.mount_label = config.linux->mount_label;  // SELinux hosts only
   ctx.rootfs.layout = &layout;
+  ctx.rootfs.idmapped = &idmapped;
   ctx.rootfs.cgroup = &cgroup.record();
   ctx.plan = plan;
   ctx.child_join = &child_ns;
@@ -212,6 +216,7 @@ pid_t create(const CreateOptions& opts) {
   if (child == 0) linux_::container_init(ctx);
   fault::fault_point("create:after-clone");
   restore_pid_ns.reset();  // hooks we run later stay in our pid namespace
+  idmapped.close_all();    // the child has its copies
 
   // Without a mount namespace the child's mounts land in ours: undo on failure.
   struct HostMounts {

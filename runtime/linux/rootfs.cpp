@@ -14,13 +14,14 @@
 
 #include "runtime/cgroups/mount.hpp"
 #include "runtime/linux/devices.hpp"
+#include "runtime/linux/idmap_mount.hpp"
 #include "runtime/linux/lsm.hpp"
 #include "runtime/linux/mount_util.hpp"
 #include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/path_in_root.hpp"
+#include "runtime/linux/proc.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fs.hpp"
-#include "runtime/linux/proc.hpp"
 #include "spec/error.hpp"
 #include "spec/tables.hpp"
 
@@ -82,11 +83,18 @@ void mount_one(int rootfd, const spec::Mount& m, const RootfsContext& ctx) {
   }
   if (plan.bind) {
     std::string src = m.source.empty() || m.source[0] == '/' ? m.source : fs::join(ctx.bundle, m.source);
+    int idmapped = ctx.idmapped ? ctx.idmapped->tree_for(m) : -1;
     struct stat st;
-    if (::stat(src.c_str(), &st) != 0) throw sys_error("mount " + dest + ": stat source " + src);
+    if (idmapped >= 0 ? ::fstat(idmapped, &st) != 0 : ::stat(src.c_str(), &st) != 0)
+      throw sys_error("mount " + dest + ": stat source " + src);
     UniqueFd target = open_in_root(rootfd, dest, S_ISDIR(st.st_mode) ? Create::Dir : Create::File);
-    do_mount(src, fd_path(target.get()), nullptr, MS_BIND | (plan.flags & MS_REC), "",
-             "bind mount " + src + " on " + dest);
+    if (idmapped >= 0) {  // made by the runtime (linux/idmap_mount.hpp): only moved here
+      attach_tree(idmapped, target.get(), "idmapped bind mount " + src + " on " + dest);
+      ::close(idmapped);  // this process's copy, never used again: not even in the preserved fds
+    } else {
+      do_mount(src, fd_path(target.get()), nullptr, MS_BIND | (plan.flags & MS_REC), "",
+               "bind mount " + src + " on " + dest);
+    }
     if (plan.needs_remount()) {
       UniqueFd mounted = open_in_root(rootfd, dest, Create::None);
       bind_remount(mounted.get(), plan.flags & ~(MS_BIND | MS_REC), "remount " + dest);

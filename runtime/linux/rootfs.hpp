@@ -12,6 +12,8 @@
 
 namespace oci::linux_ {
 
+class IdmappedMounts;  // linux/idmap_mount.hpp
+
 struct RootfsContext {
   const spec::Config* config = nullptr;
   std::string rootfs;  // absolute host path
@@ -28,6 +30,9 @@ struct RootfsContext {
   std::string mount_label;
   const cgroups::Layout* layout = nullptr;
   const container::CgroupRecord* cgroup = nullptr;
+  // Detached idmapped trees made by the runtime, moved onto their
+  // destinations by mount_one; null when there are none.
+  const IdmappedMounts* idmapped = nullptr;
 };
 
 // Everything that happens before pivot_root.
