@@ -127,6 +127,8 @@ constexpr MountOptionInfo kMountOptions[] = {
     {"rnosymfollow", K::Recursive, 0, MOUNT_ATTR_NOSYMFOLLOW, 0},
     {"rsymfollow", K::Recursive, 0, 0, MOUNT_ATTR_NOSYMFOLLOW},
     {"tmpcopyup", K::Extension, 0, 0, 0},
+    {"idmap", K::Extension, 0, 0, 0},   // mount_setattr(MOUNT_ATTR_IDMAP), never mount data
+    {"ridmap", K::Extension, 0, 0, 0},  // the same, AT_RECURSIVE
 };
 
 template <typename T, size_t N>

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "spec/cpu_list.hpp"
 #include "spec/error.hpp"
 #include "spec/json_reader.hpp"
 #include "spec/parse.hpp"
@@ -113,7 +114,7 @@ class Checker {
 
  private:
   void id_mappings(const std::vector<IdMapping>& maps, std::string_view base) const;
-  void mount(const Mount& m, size_t i) const;
+  void mount(const Mount& m, size_t i, bool userns) const;
   void hooks(const std::vector<Hook>& hooks, std::string_view base) const;
   void namespaces(const Linux& l) const;
   void linux(const Linux& l) const;
@@ -133,19 +134,38 @@ void Checker::id_mappings(const std::vector<IdMapping>& maps, std::string_view b
   }
 }
 
-void Checker::mount(const Mount& m, size_t i) const {
+void Checker::mount(const Mount& m, size_t i, bool userns) const {
   if (m.destination.empty()) fail(item("mounts", i, "destination"), "required");
   if (!is_abs(m.destination)) fail(item("mounts", i, "destination"), not_abs(m.destination));
-  bool bind = false;
+  bool bind = m.type == "bind";
+  std::string_view idmap;  // "idmap" or "ridmap"
   for (size_t j = 0; j < m.options.size(); ++j) {
     const std::string& o = m.options[j];
     if (o.empty()) fail(item(item("mounts", i, "options"), j), "must not be empty");
     if (o == "bind" || o == "rbind") bind = true;
+    if (o == "idmap" || o == "ridmap") {
+      if (!idmap.empty() && idmap != o)
+        fail(item(item("mounts", i, "options"), j), "\"idmap\" and \"ridmap\" exclude each other");
+      idmap = o;
+    }
   }
   // Unknown options are passed to the filesystem as data ("mode=755", "size=64k").
   if (m.type.empty() && !bind) fail(item("mounts", i, "type"), "required for non-bind mounts");
   if (!m.uid_mappings.empty()) id_mappings(m.uid_mappings, item("mounts", i, "uidMappings"));
   if (!m.gid_mappings.empty()) id_mappings(m.gid_mappings, item("mounts", i, "gidMappings"));
+  // Idmapped mounts (config.md "idmap"/"ridmap", uidMappings/gidMappings).
+  bool mappings = !m.uid_mappings.empty() || !m.gid_mappings.empty();
+  if (m.uid_mappings.empty() && mappings)
+    fail(item("mounts", i, "uidMappings"), "required with gidMappings");
+  if (m.gid_mappings.empty() && mappings)
+    fail(item("mounts", i, "gidMappings"), "required with uidMappings");
+  if ((mappings || !idmap.empty()) && !bind)
+    fail(item("mounts", i, mappings ? "uidMappings" : "options"),
+         "an idmapped mount must be a bind mount (options \"bind\" or \"rbind\")");
+  if (!idmap.empty() && !mappings && !userns)
+    fail(item("mounts", i, "options"),
+         quote(idmap) + " without uidMappings/gidMappings takes the container's user namespace "
+         "mapping, but the container has no user namespace");
 }
 
 void Checker::hooks(const std::vector<Hook>& list, std::string_view base) const {
@@ -215,6 +235,16 @@ void Checker::process(const Process& p, std::string_view prefix) const {
       fail(join(prefix, "ioPriority.class"), "unknown class " + quote(io.io_class));
     if (io.priority < 0 || io.priority > 7)
       fail(join(prefix, "ioPriority.priority"), range_problem(0, 7, io.priority));
+  }
+  if (p.exec_cpu_affinity) {
+    const std::pair<std::string_view, const std::string*> lists[] = {
+        {"execCPUAffinity.initial", &p.exec_cpu_affinity->initial},
+        {"execCPUAffinity.final", &p.exec_cpu_affinity->final_},
+    };
+    for (const auto& [field, text] : lists) {
+      std::string problem;
+      if (!parse_cpu_list(*text, &problem)) fail(join(prefix, field), problem);
+    }
   }
 }
 
@@ -433,7 +463,8 @@ void Checker::config(const Config& c) const {
   if (!c.hostname.empty() && !own_uts) fail("hostname", "requires a uts namespace (new, or joined by path)");
   if (!c.domainname.empty() && !own_uts) fail("domainname", "requires a uts namespace (new, or joined by path)");
 
-  for (size_t i = 0; i < c.mounts.size(); ++i) mount(c.mounts[i], i);
+  bool userns = c.linux && c.linux->find_namespace("user");
+  for (size_t i = 0; i < c.mounts.size(); ++i) mount(c.mounts[i], i, userns);
   if (c.process) process(*c.process, "process");
 
   hooks(c.hooks.prestart, "hooks.prestart");

@@ -499,16 +499,9 @@ REJECTED = {
                              "SELinux is not enabled"),
     "linux.mountLabel": (lambda c: c["linux"].__setitem__("mountLabel", "system_u:object_r:svirt_sandbox_file_t:s0"),
                          "SELinux is not enabled"),
-    "process.execCPUAffinity": (lambda c: c["process"].__setitem__("execCPUAffinity", {"final": "0"}), "not supported"),
     "linux.memoryPolicy": (lambda c: c["linux"].__setitem__("memoryPolicy", {"mode": "MPOL_LOCAL"}), "not supported"),
     "linux.intelRdt": (lambda c: c["linux"].__setitem__("intelRdt", {"closID": "x"}), "not supported"),
     "linux.netDevices": (lambda c: c["linux"].__setitem__("netDevices", {"dummy0": {}}), "not supported"),
-    "mounts[].uidMappings": (lambda c: c["mounts"].append(
-        {"destination": "/idm", "type": "bind", "source": "/tmp", "options": ["rbind"],
-         "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
-         "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}), "not supported"),
-    "mounts[].options idmap": (lambda c: c["mounts"].append(
-        {"destination": "/idm", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]}), "not supported"),
 }
 
 
@@ -546,6 +539,40 @@ def test_scheduler_io_priority_and_personality_are_applied(bundle, runtime):
     assert lines[1] in ("i686", "i386"), lines
     assert prio == (2 << 13) | 6, prio
     assert r.returncode == 0 and r.stdout.strip() in ("i686", "i386"), r
+
+
+def test_exec_cpu_affinity_applies_to_exec_not_init(bundle, runtime):
+    """config.md process.execCPUAffinity: not applicable to the init (accepted,
+    not applied); an exec'd process ends on the `final` CPUs."""
+    with bundle.edit() as c:
+        c["process"]["execCPUAffinity"] = {"initial": "0", "final": "0"}
+    bundle.set_args("sh", "-c", "grep Cpus_allowed_list /proc/self/status; exec sleep 1000")
+    bundle.reset_output()
+    cid = runtime.new_id()
+    runtime.create(bundle, cid)
+    runtime.start(cid)
+    r = runtime.cmd("exec", cid, "grep", "Cpus_allowed_list", "/proc/self/status")
+    runtime.kill(cid, "KILL")
+    runtime.wait_status(cid, "stopped")
+    runtime.delete(cid)
+    assert r.returncode == 0 and r.stdout.split() == ["Cpus_allowed_list:", "0"], r
+    with open("/proc/self/status") as f:
+        ours = [l.split()[1] for l in f if l.startswith("Cpus_allowed_list")][0]
+    assert bundle.stdout().split() == ["Cpus_allowed_list:", ours]
+
+
+def test_idmapped_bind_mount_with_its_own_mapping(bundle, runtime, tmp_path):
+    """config.md mounts[].uidMappings/gidMappings with "idmap" (no user
+    namespace needed): a file owned by 0 on disk shows as the mapped host id."""
+    src = tmp_path / "idm"
+    src.mkdir()
+    (src / "f").write_text("x")
+    maps = [{"containerID": 0, "hostID": 1234, "size": 1}]
+    with bundle.edit() as c:
+        c["mounts"].append({"destination": "/idm", "type": "bind", "source": str(src),
+                            "options": ["rbind", "idmap"], "uidMappings": maps, "gidMappings": maps})
+    out = runtime.script_output(bundle, "stat -c %u:%g /idm/f")
+    assert out.strip() == "1234:1234"
 
 
 @pytest.mark.parametrize("field", sorted(REJECTED))

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "runtime/cli/commands.hpp"
+#include "runtime/linux/idmap_mount.hpp"
 #include "runtime/linux/seccomp.hpp"
 #include "spec/error.hpp"
 #include "spec/state.hpp"
@@ -38,10 +39,13 @@ constexpr bool kCgroupSystemd = false;
 constexpr bool kCgroupSystemdUser = false;
 constexpr bool kCgroupRdma = true;
 constexpr bool kSeccompEnabled = true;  // the names come from libseccomp: seccomp_section()
-constexpr bool kAppArmorEnabled = false;
-constexpr bool kSelinuxEnabled = false;
+// features-linux.md: whether the runtime supports them, whatever the host has
+// (create refuses the fields where the host lacks the LSM: linux/lsm.hpp).
+constexpr bool kAppArmorEnabled = true;
+constexpr bool kSelinuxEnabled = true;
 constexpr bool kIntelRdtEnabled = false;
-constexpr bool kIdmapMountsEnabled = false;
+// mountExtensions.idmap: implemented (linux/idmap_mount.hpp); reported only
+// where the kernel can do it (idmap_mounts_supported()).
 
 constexpr const char* kVersionAnnotation = "org.opencontainers.oci-run.version";
 
@@ -57,9 +61,11 @@ json hook_names() {
 }
 
 json mount_option_names() {
+  const bool idmap = linux_::idmap_mounts_supported();
   json out = json::array();
   for (const auto& o : spec::mount_option_table())
-    if (o.kind != spec::MountOptionKind::Extension || o.name == "tmpcopyup")
+    if (o.kind != spec::MountOptionKind::Extension || o.name == "tmpcopyup" ||
+        (idmap && (o.name == "idmap" || o.name == "ridmap")))
       out.push_back(std::string(o.name));
   return out;
 }
@@ -101,7 +107,7 @@ nlohmann::ordered_json features() {
   linux_part["apparmor"] = enabled(kAppArmorEnabled);
   linux_part["selinux"] = enabled(kSelinuxEnabled);
   linux_part["intelRdt"] = enabled(kIntelRdtEnabled);
-  linux_part["mountExtensions"] = {{"idmap", enabled(kIdmapMountsEnabled)}};
+  linux_part["mountExtensions"] = {{"idmap", enabled(linux_::idmap_mounts_supported())}};
 
   json f;
   f["ociVersionMin"] = spec::kOciVersionMin;

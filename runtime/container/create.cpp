@@ -19,7 +19,9 @@
 #include "runtime/container/state_store.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/hooks/runner.hpp"
+#include "runtime/linux/idmap_mount.hpp"
 #include "runtime/linux/init.hpp"
+#include "runtime/linux/lsm.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/proc.hpp"
 #include "runtime/linux/rootfs.hpp"
@@ -61,29 +63,20 @@ class ChildGuard {
 
 // Fields this build cannot honour yet are refused before any side effect.
 void check_implemented(const spec::Config& c) {
+  // AppArmor / SELinux fields: only where the host has that LSM.
+  linux_::check_lsm_config(c, linux_::host_lsm());
   auto reject = [](const std::string& field) {
     throw Error("config.json: " + field + ": not supported by this version of oci-run");
   };
-  if (c.process) {
-    const auto& p = *c.process;
-    if (!p.apparmor_profile.empty())
-      throw Error("config.json: process.apparmorProfile: AppArmor is not enabled on this host");
-    if (!p.selinux_label.empty())
-      throw Error("config.json: process.selinuxLabel: SELinux is not enabled on this host");
-    if (p.exec_cpu_affinity) reject("process.execCPUAffinity");
-  }
-  for (size_t i = 0; i < c.mounts.size(); ++i) {
-    const auto& m = c.mounts[i];
-    if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
-      reject("mounts[" + std::to_string(i) + "].uidMappings");
-    for (const auto& o : m.options)
-      if (o == "idmap" || o == "ridmap")
-        reject("mounts[" + std::to_string(i) + "].options \"" + o + "\"");
-  }
+  // process.execCPUAffinity is validated with the rest and, as the spec says,
+  // not applicable to the init process: only `exec` applies it.
+  // Idmapped mounts: validated with the config; here only the kernel.
+  if (auto idmapped = linux_::plan_idmap_mounts(c);
+      !idmapped.empty() && !linux_::idmap_mounts_supported())
+    throw Error("config.json: mounts[" + std::to_string(idmapped[0].index) +
+                "]: idmapped mounts need mount_setattr (Linux 5.12), which this kernel lacks");
   if (c.linux) {
     const auto& l = *c.linux;
-    if (!l.mount_label.empty())
-      throw Error("config.json: linux.mountLabel: SELinux is not enabled on this host");
     if (l.intel_rdt) reject("linux.intelRdt");
     if (l.memory_policy) reject("linux.memoryPolicy");
     if (!l.net_devices.empty()) reject("linux.netDevices");
@@ -167,6 +160,11 @@ pid_t create(const CreateOptions& opts) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw sys_error("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+  // Made here, in the host's user namespace (see linux/idmap_mount.hpp), and
+  // before joining any pid namespace below: the helper process that holds
+  // each mapping must never be visible to another container. The init
+  // inherits the detached trees and moves them into place.
+  linux_::IdmappedMounts idmapped = linux_::IdmappedMounts::prepare(config, bundle);
 
   std::optional<linux_::PidNsForChildrenRestore> restore_pid_ns;
   for (const auto& ns : parent_ns)
@@ -175,7 +173,7 @@ pid_t create(const CreateOptions& opts) {
   if (plan.new_time) {
     if (::unshare(CLONE_NEWTIME) != 0) throw sys_error("unshare time namespace");
     std::string offsets = linux_::format_time_offsets(*config.linux);
-    if (!offsets.empty()) fs::write_file("/proc/self/timens_offsets", offsets);
+    if (!offsets.empty()) linux_::write_proc_file("/proc/self/timens_offsets", offsets);
   }
 
   int preserve = opts.preserve_fds + listen_fds_count();
@@ -194,7 +192,9 @@ pid_t create(const CreateOptions& opts) {
   ctx.rootfs.own_netns =
       ctx.rootfs.in_userns && ((plan.clone_flags | static_cast<uint64_t>(plan.unshare_flags)) & CLONE_NEWNET);
   ctx.rootfs.new_cgroupns = plan.new_cgroup;
+  if (config.linux) ctx.rootfs.mount_label = config.linux->mount_label;  // SELinux hosts only
   ctx.rootfs.layout = &layout;
+  ctx.rootfs.idmapped = &idmapped;
   ctx.rootfs.cgroup = &cgroup.record();
   ctx.plan = plan;
   ctx.child_join = &child_ns;
@@ -221,6 +221,7 @@ pid_t create(const CreateOptions& opts) {
   if (child == 0) linux_::container_init(ctx);
   fault::fault_point("create:after-clone");
   restore_pid_ns.reset();  // hooks we run later stay in our pid namespace
+  idmapped.close_all();    // the child has its copies
 
   // Without a mount namespace the child's mounts land in ours: undo on failure.
   struct HostMounts {
@@ -269,8 +270,8 @@ pid_t create(const CreateOptions& opts) {
   if (plan.new_user && !plan.user_via_unshare) linux_::write_id_maps(child, *config.linux, ::geteuid() == 0);
   cgroup.add_pid(child);
   if (has_process && config.process->oom_score_adj)
-    fs::write_file("/proc/" + std::to_string(child) + "/oom_score_adj",
-                   std::to_string(*config.process->oom_score_adj));
+    linux_::write_proc_file("/proc/" + std::to_string(child) + "/oom_score_adj",
+                            std::to_string(*config.process->oom_score_adj));
   send_packet(parent_sock.get(), Msg::Go, seccomp_state(child));
 
   for (;;) {

@@ -20,6 +20,7 @@
 #include "runtime/container/container.hpp"
 #include "runtime/container/state_store.hpp"
 #include "runtime/container/sync.hpp"
+#include "runtime/linux/lsm.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/process_attrs.hpp"
 #include "runtime/linux/process_security.hpp"
@@ -113,6 +114,9 @@ struct ChildCtx {
     // runtime survives exec.
     linux_::close_fds_except(3 + c.preserve_fds, {c.sync_fd, c.seccomp_listener_fd});
     if (c.personality) linux_::apply_personality(*c.personality);
+    // process.apparmorProfile / selinuxLabel (effective at execve), in the
+    // container's /proc, before any seccomp filter (which may deny openat2).
+    linux_::apply_lsm_exec(linux_::plan_lsm_exec(*c.process));
     // As in the container init: without no_new_privs while CAP_SYS_ADMIN is
     // held, with it right before execve.
     if (c.seccomp && !c.process->no_new_privileges)
@@ -149,9 +153,7 @@ spec::Process container_process(const std::string& root, const std::string& id) 
 pid_t exec(const ExecOptions& o) {
   validate_id(o.id);
   const spec::Process& p = o.process;
-  if (!p.apparmor_profile.empty())
-    throw Error("process.apparmorProfile: AppArmor is not enabled on this host");
-  if (!p.selinux_label.empty()) throw Error("process.selinuxLabel: SELinux is not enabled on this host");
+  linux_::check_lsm_process(p, linux_::host_lsm(), "");
   if (p.args.empty()) throw Error("exec: process.args must not be empty");
   if (p.terminal && o.console_socket.empty() && o.console_fd < 0)
     throw Error("process.terminal is true but no --console-socket was given");
@@ -255,7 +257,17 @@ pid_t exec(const ExecOptions& o) {
   };
   try {
     std::string pid_s = std::to_string(child);
+    // process.execCPUAffinity: `initial` while the child is still outside the
+    // container's cgroup, `final` once it is in (the join may change the
+    // mask: before Linux 6.2 it became the cpuset's CPUs, since then the
+    // kernel keeps it within them). Without `final` the mask is what the
+    // kernel left after the join (runtime-spec: the runtime SHOULD NOT change
+    // it). The child waits for Go, so both are in place before it runs any of
+    // the container's setup.
+    const auto& aff = p.exec_cpu_affinity;
+    if (aff) linux_::set_cpu_affinity(child, aff->initial, "process.execCPUAffinity.initial");
     for (const auto& d : cgroup_dirs) fs::write_file(d + "/cgroup.procs", pid_s);
+    if (aff) linux_::set_cpu_affinity(child, aff->final_, "process.execCPUAffinity.final");
     std::string go_payload;
     if (seccomp_notify) {
       spec::State st;

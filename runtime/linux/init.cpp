@@ -13,6 +13,7 @@
 
 #include "runtime/container/sync.hpp"
 #include "runtime/hooks/runner.hpp"
+#include "runtime/linux/lsm.hpp"
 #include "runtime/linux/process_attrs.hpp"
 #include "runtime/linux/process_security.hpp"
 #include "runtime/linux/sys.hpp"
@@ -137,6 +138,13 @@ void run_init(const InitContext& ctx) {
   // close_range existed deny it.)
   close_fds_except(first_closed, {fifo, ctx.sync_fd, ctx.seccomp_listener_fd});
   if (c.linux && c.linux->personality) apply_personality(*c.linux->personality);
+  // process.apparmorProfile / selinuxLabel: /proc/thread-self/attr/... takes
+  // effect at execve. Written after the startContainer hooks (which must not
+  // inherit it), but before any seccomp filter, which may deny openat2: so
+  // here when a filter without no_new_privs comes next, else right before exec.
+  std::vector<LsmWrite> lsm = plan_lsm_exec(p);
+  bool lsm_early = ctx.seccomp && !p.no_new_privileges;
+  if (lsm_early) apply_lsm_exec(lsm);
   // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the
   // process's identity is applied; the rest of this init is filtered (as runc).
   if (ctx.seccomp && !p.no_new_privileges)
@@ -161,15 +169,15 @@ void run_init(const InitContext& ctx) {
       ::_exit(1);
     }
   }
-  if (ctx.seccomp && p.no_new_privileges) {
+  try {
+    if (!lsm_early) apply_lsm_exec(lsm);
     // With no_new_privs: as late as possible, nothing but execve after it.
-    try {
+    if (ctx.seccomp && p.no_new_privileges)
       install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
-    } catch (const std::exception& e) {
-      std::string msg = std::string("E") + e.what();
-      (void)!::write(fifo, msg.data(), msg.size());
-      ::_exit(1);
-    }
+  } catch (const std::exception& e) {
+    std::string msg = std::string("E") + e.what();
+    (void)!::write(fifo, msg.data(), msg.size());
+    ::_exit(1);
   }
   image.exec_or_report(fifo);
 }

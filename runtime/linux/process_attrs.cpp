@@ -1,9 +1,11 @@
 #include "runtime/linux/process_attrs.hpp"
 
+#include <sched.h>
 #include <sys/personality.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "spec/cpu_list.hpp"
 #include "spec/error.hpp"
 #include "spec/tables.hpp"
 
@@ -41,6 +43,27 @@ int io_priority_value(const spec::IoPriority& io) {
 
 unsigned long personality_value(const spec::Personality& p) {
   return value_of(spec::personality_domain_table(), p.domain, "linux.personality.domain");
+}
+
+std::vector<unsigned long> cpu_mask_for(const std::vector<uint32_t>& cpus) {
+  constexpr size_t kBits = 8 * sizeof(unsigned long);
+  std::vector<unsigned long> mask;
+  for (uint32_t c : cpus) {
+    if (c / kBits >= mask.size()) mask.resize(c / kBits + 1, 0);
+    mask[c / kBits] |= 1UL << (c % kBits);
+  }
+  return mask;
+}
+
+void set_cpu_affinity(pid_t pid, const std::string& list, const std::string& field) {
+  std::string problem;
+  auto cpus = spec::parse_cpu_list(list, &problem);
+  if (!cpus) throw Error(field + ": " + problem);  // validated before: not reached
+  if (cpus->empty()) return;
+  std::vector<unsigned long> mask = cpu_mask_for(*cpus);
+  if (::sched_setaffinity(pid, mask.size() * sizeof(unsigned long),
+                          reinterpret_cast<const cpu_set_t*>(mask.data())) != 0)
+    throw sys_error(field + ": sched_setaffinity " + list + " on pid " + std::to_string(pid));
 }
 
 void apply_scheduler(const spec::Scheduler& s) {

@@ -14,9 +14,12 @@
 
 #include "runtime/cgroups/mount.hpp"
 #include "runtime/linux/devices.hpp"
+#include "runtime/linux/idmap_mount.hpp"
+#include "runtime/linux/lsm.hpp"
 #include "runtime/linux/mount_util.hpp"
 #include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/path_in_root.hpp"
+#include "runtime/linux/proc.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fs.hpp"
 #include "spec/error.hpp"
@@ -87,6 +90,7 @@ void mount_one(int rootfd, const spec::Mount& given, const RootfsContext& ctx) {
     mp = &sys_bind;
   }
   const spec::Mount& m = *mp;
+  plan.data = mount_data_with_label(plan.data, m.type, plan.bind, ctx.mount_label);
   if (m.type == "cgroup" || m.type == "cgroup2") {
     cgroups::mount_cgroup_fs(rootfd, dest, plan.flags, *ctx.layout, *ctx.cgroup, ctx.new_cgroupns);
     apply_after(rootfd, dest, plan);
@@ -94,11 +98,18 @@ void mount_one(int rootfd, const spec::Mount& given, const RootfsContext& ctx) {
   }
   if (plan.bind) {
     std::string src = m.source.empty() || m.source[0] == '/' ? m.source : fs::join(ctx.bundle, m.source);
+    int idmapped = ctx.idmapped ? ctx.idmapped->tree_for(m) : -1;
     struct stat st;
-    if (::stat(src.c_str(), &st) != 0) throw sys_error("mount " + dest + ": stat source " + src);
+    if (idmapped >= 0 ? ::fstat(idmapped, &st) != 0 : ::stat(src.c_str(), &st) != 0)
+      throw sys_error("mount " + dest + ": stat source " + src);
     UniqueFd target = open_in_root(rootfd, dest, S_ISDIR(st.st_mode) ? Create::Dir : Create::File);
-    do_mount(src, fd_path(target.get()), nullptr, MS_BIND | (plan.flags & MS_REC), "",
-             "bind mount " + src + " on " + dest);
+    if (idmapped >= 0) {  // made by the runtime (linux/idmap_mount.hpp): only moved here
+      attach_tree(idmapped, target.get(), "idmapped bind mount " + src + " on " + dest);
+      ::close(idmapped);  // this process's copy, never used again: not even in the preserved fds
+    } else {
+      do_mount(src, fd_path(target.get()), nullptr, MS_BIND | (plan.flags & MS_REC), "",
+               "bind mount " + src + " on " + dest);
+    }
     if (plan.needs_remount()) {
       UniqueFd mounted = open_in_root(rootfd, dest, Create::None);
       bind_remount(mounted.get(), plan.flags & ~(MS_BIND | MS_REC), "remount " + dest);
@@ -114,7 +125,7 @@ void mount_one(int rootfd, const spec::Mount& given, const RootfsContext& ctx) {
   apply_after(rootfd, dest, plan);
 }
 
-void mask_paths(int rootfd, const std::vector<std::string>& paths) {
+void mask_paths(int rootfd, const std::vector<std::string>& paths, const std::string& label) {
   if (paths.empty()) return;
   // The bind source must really be the null device, never a file an attacker
   // could have placed.
@@ -129,7 +140,8 @@ void mask_paths(int rootfd, const std::vector<std::string>& paths) {
     struct stat ps;
     if (::fstat(fd.get(), &ps) != 0) throw sys_error("stat " + p);
     if (S_ISDIR(ps.st_mode))
-      do_mount("tmpfs", fd_path(fd.get()), "tmpfs", MS_RDONLY, "size=0k,mode=0755", "mask " + p);
+      do_mount("tmpfs", fd_path(fd.get()), "tmpfs", MS_RDONLY,
+               mount_data_with_label("size=0k,mode=0755", "tmpfs", false, label), "mask " + p);
     else
       do_mount(fd_path(null.get()), fd_path(fd.get()), nullptr, MS_BIND, "", "mask " + p);
   }
@@ -147,20 +159,18 @@ void readonly_paths(int rootfd, const std::vector<std::string>& paths) {
 }
 
 // linux.sysctl through the container's /proc (its namespaces), before
-// readonlyPaths make /proc/sys read-only. The file must really be on procfs.
+// readonlyPaths make /proc/sys read-only. The file must really be the kernel's
+// (linux/proc.hpp: procfs, no symlink out, no mount over it).
 void write_sysctls(int rootfd, const std::map<std::string, std::string>& sysctl) {
   for (const auto& [key, value] : sysctl) {
     std::string path = "/proc/sys/" + key;
     for (size_t i = 10; i < path.size(); ++i)
       if (path[i] == '.') path[i] = '/';
-    UniqueFd fd(sys::openat2(rootfd, path.c_str(), O_WRONLY | O_CLOEXEC, 0,
-                             RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS));
-    if (!fd) throw sys_error("sysctl " + key + ": open " + path);
-    struct statfs sfs;
-    if (::fstatfs(fd.get(), &sfs) != 0 || sfs.f_type != PROC_SUPER_MAGIC)
-      throw Error("sysctl " + key + ": " + path + " is not on procfs");
-    if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-      throw sys_error("sysctl " + key + ": write " + path);
+    try {
+      write_pseudo_file(PseudoFs::Proc, path, value, rootfd);
+    } catch (const Error& e) {
+      throw Error("sysctl " + key + ": " + e.what());
+    }
   }
 }
 
@@ -184,7 +194,7 @@ void prepare_rootfs(const RootfsContext& ctx) {
   if (c.linux) {
     write_sysctls(rootfd.get(), c.linux->sysctl);
     readonly_paths(rootfd.get(), c.linux->readonly_paths);
-    mask_paths(rootfd.get(), c.linux->masked_paths);
+    mask_paths(rootfd.get(), c.linux->masked_paths, ctx.mount_label);
   }
 }
 

@@ -12,6 +12,8 @@
 
 namespace oci::linux_ {
 
+class IdmappedMounts;  // linux/idmap_mount.hpp
+
 struct RootfsContext {
   const spec::Config* config = nullptr;
   std::string rootfs;  // absolute host path
@@ -26,8 +28,14 @@ struct RootfsContext {
   // mount sysfs. In a user namespace without one, sysfs is a bind of /sys.
   bool own_netns = false;
   bool new_cgroupns = false;
+  // linux.mountLabel (checked: SELinux hosts only): context= for the
+  // non-bind mounts that take it (linux/lsm.hpp) and the maskedPaths tmpfs.
+  std::string mount_label;
   const cgroups::Layout* layout = nullptr;
   const container::CgroupRecord* cgroup = nullptr;
+  // Detached idmapped trees made by the runtime, moved onto their
+  // destinations by mount_one; null when there are none.
+  const IdmappedMounts* idmapped = nullptr;
 };
 
 // Everything that happens before pivot_root.

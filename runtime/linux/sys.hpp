@@ -62,6 +62,24 @@ inline int mount_setattr(int dirfd, const char* path, unsigned flags, uint64_t s
   return static_cast<int>(::syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof attr));
 }
 
+// MOUNT_ATTR_IDMAP: attr.userns_fd names the user namespace of the mapping.
+inline int mount_setattr_idmap(int dirfd, const char* path, unsigned flags, int userns_fd) {
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<uint64_t>(userns_fd);
+  return static_cast<int>(::syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof attr));
+}
+
+inline int open_tree(int dirfd, const char* path, unsigned flags) {
+  return static_cast<int>(::syscall(SYS_open_tree, dirfd, path, flags));
+}
+
+inline int move_mount(int from_dirfd, const char* from_path, int to_dirfd, const char* to_path,
+                      unsigned flags) {
+  return static_cast<int>(
+      ::syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags));
+}
+
 inline int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 inline int pidfd_send_signal(int pidfd, int sig) {

@@ -481,6 +481,49 @@ def test_sysctl_with_proc_symlinked(bundle, runtime, host_sysctl_guard, tmp_path
     assert str(hostdir) not in host_mountinfo()
 
 
+REDIRECT_FILE = "/proc/sys/kernel/msgmnb"  # the host's (ipc namespace) value
+
+
+def test_sysctl_refused_on_procfs_file_bound_over_it(bundle, runtime, host_sysctl_guard):
+    """The CVE-2025-52881 shape: a *procfs* file bound over the sysctl target
+    (here the host's kernel.msgmnb over the container's kernel.msgmax). The
+    filesystem type is right, so only the mount crossing gives it away: the
+    write is refused and the host's msgmnb keeps its value."""
+    with open(REDIRECT_FILE) as f:
+        host_msgmnb = f.read()
+    new = str(int(host_msgmnb) + 7)
+    with bundle.edit() as c:
+        c["mounts"].append({"destination": SYSCTL_FILE, "type": "bind", "source": REDIRECT_FILE,
+                            "options": ["bind", "rw"]})
+        c["linux"]["sysctl"] = {SYSCTL_KEY: new}
+    try:
+        r, out = run_container(runtime, bundle, "true")
+    finally:
+        with open(REDIRECT_FILE) as f:
+            after = f.read()
+        if after != host_msgmnb:
+            with open(REDIRECT_FILE, "w") as f:
+                f.write(host_msgmnb)
+    assert after == host_msgmnb, "the sysctl write reached the host's msgmnb"
+    assert out is None, f"create wrote through a procfs file mounted over {SYSCTL_FILE}"
+    assert f"sysctl {SYSCTL_KEY}: open {SYSCTL_FILE}: not on procfs directly: a mount point is in the way" \
+        in r.stderr, r.stderr
+
+
+def test_oom_score_adj_and_sysctl_through_verified_writes(bundle, runtime, host_sysctl_guard):
+    """Both procfs writes of create (the runtime's /proc/<pid>/oom_score_adj,
+    the container's /proc/sys) still work through the verified helper."""
+    with open("/proc/self/oom_score_adj") as f:
+        want = max(int(f.read()), 0) + 321
+    new = str(int(host_sysctl_guard) + 5)
+    with bundle.edit() as c:
+        c["process"]["oomScoreAdj"] = want
+        c["linux"]["sysctl"] = {SYSCTL_KEY: new}
+    r, out = run_container(runtime, bundle, "cat /proc/self/oom_score_adj /proc/sys/kernel/msgmax")
+    assert out is not None, r.stderr
+    assert out.split() == [str(want), new]
+
+
 # --------------------------------------------------------------------------- 6. maskedPaths
 
 

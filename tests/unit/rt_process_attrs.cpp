@@ -44,3 +44,15 @@ TEST_CASE("ioPriority and personality values") {
   CHECK_THROWS_WITH(linux_::personality_value({"LINUX64", {}}),
                     "linux.personality.domain: unknown value \"LINUX64\"");
 }
+
+TEST_CASE("execCPUAffinity: CPU list to sched_setaffinity mask") {
+  using oci::linux_::cpu_mask_for;
+  using V = std::vector<unsigned long>;
+  CHECK(cpu_mask_for({}) == V{});
+  CHECK(cpu_mask_for({0}) == V{1});
+  CHECK(cpu_mask_for({0, 1, 2, 3, 7}) == V{0x8f});
+  CHECK(cpu_mask_for({64}) == V{0, 1});
+  CHECK(cpu_mask_for({63, 65}) == V{1UL << 63, 2});
+  // An empty list leaves the process alone (no syscall, no error).
+  CHECK_NOTHROW(oci::linux_::set_cpu_affinity(0, "", "process.execCPUAffinity.final"));
+}

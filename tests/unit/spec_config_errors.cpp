@@ -505,3 +505,44 @@ TEST_CASE("personality: domain from the table, no flags defined") {
   j["linux"]["personality"] = {{"domain", "LINUX64"}};
   CHECK(err(j) == "config.json: linux.personality.domain: unknown domain \"LINUX64\" (need LINUX or LINUX32)");
 }
+
+TEST_CASE("idmapped mounts: which combinations are refused") {
+  json j = base();
+  json map = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
+  j["mounts"] = {{{"destination", "/data"}, {"type", "bind"}, {"source", "/srv"},
+                  {"options", {"rbind", "idmap"}}, {"uidMappings", map}, {"gidMappings", map}}};
+  CHECK(err(j) == kOk);  // explicit mappings: no user namespace needed
+  j["mounts"][0]["options"] = {"rbind", "ridmap"};
+  CHECK(err(j) == kOk);
+  j["mounts"][0]["options"] = {"rbind"};  // mappings alone imply idmap
+  CHECK(err(j) == kOk);
+  j["mounts"][0]["options"] = {"rbind", "idmap", "ridmap"};
+  CHECK(err(j) == "config.json: mounts[0].options[2]: \"idmap\" and \"ridmap\" exclude each other");
+  j["mounts"][0]["options"] = {"rbind", "idmap"};
+  j["mounts"][0].erase("gidMappings");
+  CHECK(err(j) == "config.json: mounts[0].gidMappings: required with uidMappings");
+  j["mounts"][0]["gidMappings"] = map;
+  j["mounts"][0].erase("uidMappings");
+  CHECK(err(j) == "config.json: mounts[0].uidMappings: required with gidMappings");
+  j["mounts"][0]["uidMappings"] = map;
+  j["mounts"][0]["type"] = "tmpfs";
+  j["mounts"][0]["options"] = {"idmap"};
+  CHECK(err(j) ==
+        "config.json: mounts[0].uidMappings: an idmapped mount must be a bind mount (options "
+        "\"bind\" or \"rbind\")");
+  j["mounts"][0].erase("uidMappings");
+  j["mounts"][0].erase("gidMappings");
+  CHECK(err(j) ==
+        "config.json: mounts[0].options: an idmapped mount must be a bind mount (options "
+        "\"bind\" or \"rbind\")");
+  // idmap without mappings: the container's user namespace mapping, so one is needed.
+  j["mounts"][0]["type"] = "bind";
+  j["mounts"][0]["options"] = {"bind", "ridmap"};
+  CHECK(err(j) ==
+        "config.json: mounts[0].options: \"ridmap\" without uidMappings/gidMappings takes the "
+        "container's user namespace mapping, but the container has no user namespace");
+  j["linux"]["namespaces"].push_back({{"type", "user"}});
+  j["linux"]["uidMappings"] = map;
+  j["linux"]["gidMappings"] = map;
+  CHECK(err(j) == kOk);
+}
