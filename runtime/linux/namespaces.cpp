@@ -4,15 +4,14 @@
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <spawn.h>
-#include <linux/magic.h>
 #include <sys/ioctl.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 
+#include "runtime/linux/proc.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fs.hpp"
 #include "spec/error.hpp"
@@ -120,18 +119,6 @@ MapWriter map_writer(const std::vector<spec::IdMapping>& maps, bool privileged, 
 }
 
 namespace {
-
-// The map files are written through the host's /proc; still, check that the
-// opened file really is on procfs before writing.
-void write_proc_file(const std::string& path, const std::string& text) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) throw sys_error("open " + path);
-  struct statfs sfs;
-  if (::fstatfs(fd.get(), &sfs) != 0 || sfs.f_type != PROC_SUPER_MAGIC)
-    throw Error("write " + path + ": not on procfs");
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-    throw sys_error("write " + path);
-}
 
 // newuidmap/newgidmap PID ID HOSTID SIZE...: its stderr becomes the error.
 void run_map_helper(const char* helper, pid_t pid, const std::vector<spec::IdMapping>& maps,
