@@ -1,7 +1,6 @@
 #include "runtime/cgroups/hierarchy.hpp"
 
 #include <map>
-#include <sstream>
 
 #include "runtime/util/fs.hpp"
 #include "spec/error.hpp"

@@ -4,12 +4,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <iostream>
-#include <iterator>
 #include <set>
-#include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "runtime/cli/commands.hpp"
 #include "runtime/cli/options.hpp"
@@ -113,7 +113,15 @@ int cmd_update(const GlobalOptions& g, int argc, char** argv) {
   if (a.has("resources")) {
     std::string src = a.get("resources");
     std::string text;
-    if (src == "-") text.assign(std::istreambuf_iterator<char>(std::cin), {});
+    if (src == "-") {
+      char b[8192];
+      ssize_t k;
+      while ((k = ::read(0, b, sizeof b)) != 0) {
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) throw sys_error("update -r -: read stdin");
+        text.append(b, static_cast<size_t>(k));
+      }
+    }
     else text = fs::read_file(src);
     r = spec::parse_resources(text, src == "-" ? "resources (stdin)" : src);
   }
@@ -227,24 +235,39 @@ int cmd_ps(const GlobalOptions& g, int argc, char** argv) {
   int status = 0;
   ::waitpid(child, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error("ps: running ps(1) failed");
-  std::istringstream lines(out);
-  std::string header;
-  std::getline(lines, header);
-  std::istringstream hs(header);
-  std::string col;
+  auto fields = [](std::string_view l) {
+    std::vector<std::string_view> f;
+    size_t i = 0;
+    while (i < l.size()) {
+      while (i < l.size() && (l[i] == ' ' || l[i] == '\t')) ++i;
+      size_t j = i;
+      while (j < l.size() && l[j] != ' ' && l[j] != '\t') ++j;
+      if (j > i) f.push_back(l.substr(i, j - i));
+      i = j;
+    }
+    return f;
+  };
+  std::string_view rest(out);
+  auto next_line = [&]() {
+    size_t nl = rest.find('\n');
+    std::string_view l = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    return l;
+  };
+  std::string header(next_line());
   int pid_col = -1;
-  for (int idx = 0; hs >> col; ++idx)
-    if (col == "PID") pid_col = idx;
+  auto hf = fields(header);
+  for (size_t idx = 0; idx < hf.size(); ++idx)
+    if (hf[idx] == "PID") pid_col = static_cast<int>(idx);
   if (pid_col < 0) throw Error("ps: no PID column in the ps(1) output");
   std::set<pid_t> wanted(pids.begin(), pids.end());
   std::printf("%s\n", header.c_str());
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream ls(line);
-    std::string field;
-    for (int idx = 0; idx <= pid_col && ls >> field; ++idx) {
-    }
-    if (wanted.count(static_cast<pid_t>(std::atoi(field.c_str())))) std::printf("%s\n", line.c_str());
+  while (!rest.empty()) {
+    std::string line(next_line());
+    auto f = fields(line);
+    if (static_cast<int>(f.size()) <= pid_col) continue;
+    if (wanted.count(static_cast<pid_t>(std::atoi(std::string(f[static_cast<size_t>(pid_col)]).c_str()))))
+      std::printf("%s\n", line.c_str());
   }
   return 0;
 }
