@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark oci-run side by side with crun and runc (issue: start-up faster than crun).
 
-    tests/bench/bench.py [--runs 30] [--runtimes oci-run,crun,runc] [--chart bench.png] [--scale]
+    tests/bench/bench.py [--runs 30] [--runtimes oci-run,crun,runc] [--oci-run PATH]
+                         [--chart docs/bench/bench.png] [--scale] [--no-memory]
 
 Everything runs as root inside one private mount namespace in which
 /sys/fs/cgroup/unified/cgroup.controllers is covered by an empty file (crun 1.8
@@ -10,6 +11,10 @@ same busybox bundle (ociVersion 1.0.2, process /bin/true) is used by every
 runtime; runs are interleaved and medians reported with the ratio to crun.
 Runtimes that are not installed are skipped with a note. This is a report, not
 a test: nothing here asserts timings.
+
+The oci-run measured is --oci-run, else $OCI_RUN, else build/oci-run of this
+checkout. --chart FILE.png (or .svg) draws the main table as one panel per
+metric; with --scale a second chart FILE-scale.png draws how cost grows.
 """
 import argparse
 import ctypes
@@ -61,9 +66,10 @@ def run_timed(argv, cwd=None):
 
 
 class Runtime:
-    def __init__(self, name, binary, work):
+    def __init__(self, name, binary, work, prefix=None):
         self.name, self.binary = name, binary
         self.root = work / f"root-{name}"
+        self.prefix = prefix or f"bench-{name}"  # ids name cgroups too: unique per Runtime
         self.n = 0
 
     def argv(self, *args):
@@ -71,7 +77,7 @@ class Runtime:
 
     def new_id(self):
         self.n += 1
-        return f"bench-{self.name}-{os.getpid()}-{self.n}"
+        return f"{self.prefix}-{os.getpid()}-{self.n}"
 
     def state(self, cid):
         r = subprocess.run(self.argv("state", cid), capture_output=True, text=True)
@@ -140,20 +146,27 @@ def peak_rss_kb(rt, bundle):
         return int(out.read().split()[-1])
 
 
-def parallel_rate(rt, bundle, per_loop=20):
-    def loop():
-        for _ in range(per_loop):
-            run_timed(rt.argv("run", "-b", str(bundle), rt.new_id()))
-    t0 = time.perf_counter()
-    ts = [threading.Thread(target=loop) for _ in range(2)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return 2 * per_loop / (time.perf_counter() - t0)
+def parallel_rate(rts, bundle, rounds=3, per_loop=10):
+    """Containers per second with two loops of `run` side by side; `rounds`
+    interleaved rounds per runtime, median reported."""
+    rates = {rt.name: [] for rt in rts}
+    for _ in range(rounds):
+        for rt in rts:
+            def loop():
+                for _ in range(per_loop):
+                    run_timed(rt.argv("run", "-b", str(bundle), rt.new_id()))
+            t0 = time.perf_counter()
+            ts = [threading.Thread(target=loop) for _ in range(2)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            rates[rt.name].append(2 * per_loop / (time.perf_counter() - t0))
+    return {n: statistics.median(v) for n, v in rates.items()}
 
 
 def syscall_count(rt, bundle, work):
+    """Syscalls of one `run` (runtime and container, strace -f -c)."""
     out = work / f"strace-{rt.name}.txt"
     subprocess.run(["strace", "-f", "-c", "-o", str(out), *rt.argv("run", "-b", str(bundle), rt.new_id())],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
@@ -161,10 +174,23 @@ def syscall_count(rt, bundle, work):
     return int(m.group(1)) if m else None
 
 
-def smallest_memory(rt, bundle, work):
-    """Smallest memory.limit (MiB) under which `run` of /bin/true still succeeds."""
+def syscall_counts(rts, bundle, work, rounds=3):
+    """Median of `rounds` interleaved counts (Go's runtime makes runc's vary)."""
+    counts = {rt.name: [] for rt in rts}
+    for _ in range(rounds):
+        for rt in rts:
+            c = syscall_count(rt, bundle, work)
+            if c is not None:
+                counts[rt.name].append(c)
+    return {n: int(statistics.median(v)) if v else None for n, v in counts.items()}
+
+
+def smallest_memory(rt, bundle, work, lo_kib=4, hi_kib=64 * 1024, tries=3):
+    """Smallest memory limit (KiB, page granular) under which `run` of
+    /bin/true still succeeds `tries` times in a row (near the edge a start
+    succeeds or not from one run to the next); None if not even hi_kib does."""
     cfg = json.loads((bundle / "config.json").read_text())
-    lo, hi, best = 1, 64, None
+    lo, hi, best = lo_kib // 4, hi_kib // 4, None  # in 4 KiB pages
     while lo <= hi:
         mid = (lo + hi) // 2
         b = work / f"mem-{rt.name}-{mid}"
@@ -172,11 +198,12 @@ def smallest_memory(rt, bundle, work):
         c = dict(cfg)
         c["linux"] = dict(cfg["linux"])
         c["linux"]["resources"] = dict(cfg["linux"].get("resources", {}))
-        c["linux"]["resources"]["memory"] = {"limit": mid * 1024 * 1024, "swap": mid * 1024 * 1024}
+        c["linux"]["resources"]["memory"] = {"limit": mid * 4096, "swap": mid * 4096}
         (b / "config.json").write_text(json.dumps(c))
         try:
-            run_timed(rt.argv("run", "-b", str(b), rt.new_id()))
-            best, hi = mid, mid - 1
+            for _ in range(tries):
+                run_timed(rt.argv("run", "-b", str(b), rt.new_id()))
+            best, hi = mid * 4, mid - 1
         except RuntimeError:
             lo = mid + 1
         finally:
@@ -185,43 +212,165 @@ def smallest_memory(rt, bundle, work):
     return best
 
 
+def fmt(v):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.1f}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
 def table(rows, names):
     base = "crun" if "crun" in names else names[0]
     head = "| metric | " + " | ".join(names) + " | " + " | ".join(f"{n}/{base}" for n in names if n != base) + " |"
     lines = [head, "|" + "---|" * (1 + 2 * len(names) - 1)]
     for metric, unit, vals in rows:
-        cells = []
-        for n in names:
-            v = vals.get(n)
-            cells.append("n/a" if v is None else (f"{v:.1f}{unit}" if isinstance(v, float) else f"{v}{unit}"))
+        cells = [fmt(vals.get(n)) + ("" if vals.get(n) is None else unit) for n in names]
         ratios = []
         for n in names:
             if n == base:
                 continue
             a, b = vals.get(n), vals.get(base)
-            ratios.append(f"{a / b:.2f}x" if a and b else "n/a")
+            ratios.append(f"{a / b:.2f}x" if a and b and a > 0 and b > 0 else "n/a")
         lines.append(f"| {metric} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     return "\n".join(lines)
 
 
-def chart(path, names, vals):
-    data = Path(tempfile.mkstemp(suffix=".dat")[1])
-    data.write_text("".join(f'"{n}" {vals[n]:.3f}\n' for n in names if vals.get(n)))
-    script = (f"set terminal pngcairo size 640,400; set output '{path}'; set style fill solid; "
-              f"set boxwidth 0.6; set ylabel 'ms per run of /bin/true (median)'; set yrange [0:*]; "
-              f"set title 'oci-run vs crun vs runc'; plot '{data}' using 0:2:xtic(1) with boxes notitle, "
-              f"'' using 0:2:(sprintf('%.1f',$2)) with labels offset 0,1 notitle")
-    subprocess.run(["gnuplot", "-e", script], check=True)
-    data.unlink()
+COLORS = {"oci-run": "#2e8b57", "crun": "#4169e1", "runc": "#ff8c00"}
+
+
+def gp_terminal(path, width, height):
+    if str(path).endswith(".svg"):
+        return f"set terminal svg size {width},{height} dynamic font 'Sans,11' background '#ffffff'"
+    return f"set terminal pngcairo size {width},{height} font 'Sans,10'"
+
+
+def gp_quote(text):
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def bar_panel(metric, names, vals, base):
+    """gnuplot commands for one bar panel: one bar per runtime, value on top,
+    ratio to the base runtime under the runtime's name."""
+    shown = [n for n in names if vals.get(n) is not None]
+    if not shown:
+        return ""
+    b = vals.get(base)
+
+    def tic(n):
+        a = vals[n]
+        return n if n == base or not b or a <= 0 or b <= 0 else f"{n}\\n{a / b:.2f}x"
+    xt = ", ".join(f'"{tic(n)}" {i}' for i, n in enumerate(shown))
+    top = max(max(vals[n] for n in shown), 0)
+    bottom = min(min(vals[n] for n in shown), 0)
+    span = (top - bottom) or 1
+    data = "".join(f'{i} {vals[n]} "{fmt(vals[n])}" {int(COLORS.get(n, "#888888")[1:], 16)}\n'
+                   for i, n in enumerate(shown))
+    return (f'set title "{gp_quote(metric)}"; set xtics ({xt}); set xrange [-0.6:{len(shown) - 0.4}]; '
+            f"set yrange [{bottom - 0.1 * span if bottom < 0 else 0}:{top + 0.25 * span}]; "
+            f"plot '-' using 1:2:4 with boxes lc rgb variable notitle, "
+            f"'-' using 1:($2 > 0 ? $2 : 0):3 with labels offset 0,0.7 notitle\n{data}e\n{data}e\n")
+
+
+def chart(path, title, names, rows, line_groups=()):
+    """One panel per table row (bars; ratios to crun under the names) and,
+    for line_groups [(panel title, x label, [(x, row index), ...])], one line
+    panel per group first (x = mounts or containers, y = ms per run)."""
+    base = "crun" if "crun" in names else names[0]
+    grouped = {i for _, _, pts in line_groups for _, i in pts}
+    bars = [r for i, r in enumerate(rows) if i not in grouped]
+    panels = len(bars) + len(line_groups)
+    cols = 4 if panels > 6 else 3
+    nrows = (panels + cols - 1) // cols
+    width, height = 330 * cols, 290 * nrows + 40
+    gp = [gp_terminal(path, width, height), f"set output '{path}'",
+          "set style fill solid 0.85 border -1", "set boxwidth 0.6", "set grid ytics lc rgb '#dddddd'",
+          "set key off", "set tics nomirror", "set border 3", "set bmargin 4.5",
+          f'set multiplot layout {nrows},{cols} title "{gp_quote(title)}" font ",13"']
+    for ptitle, xlabel, pts in line_groups:
+        xs = [x for x, _ in pts]
+        top = max(rows[i][2].get(n) or 0 for _, i in pts for n in names)
+        gp.append(f'set title "{gp_quote(ptitle)}"; set xtics ({", ".join(str(x) for x in xs)}); '
+                  f'set xrange [{min(xs) - 0.05 * max(xs)}:{max(xs) * 1.05}]; set yrange [0:{top * 1.35 or 1}]; '
+                  f'set xlabel "{gp_quote(xlabel)}" offset 0,0.5; set ylabel "ms per run" offset 1,0; '
+                  f"set key top left horizontal reverse Left samplen 1.5")
+        plots, data = [], ""
+        for n in names:
+            ys = [(x, rows[i][2].get(n)) for x, i in pts if rows[i][2].get(n) is not None]
+            if not ys:
+                continue
+            plots.append(f"'-' using 1:2 with linespoints lw 2 pt 7 lc rgb '{COLORS.get(n, '#888888')}' "
+                         f'title "{n}"')
+            data += "".join(f"{x} {y}\n" for x, y in ys) + "e\n"
+        gp.append("plot " + ", ".join(plots) + "\n" + data)
+        gp.append('unset xlabel; unset ylabel; set key off')
+    for metric, _unit, vals in bars:
+        gp.append(bar_panel(metric, names, vals, base))
+    gp.append("unset multiplot")
+    script = Path(tempfile.mkstemp(suffix=".gp")[1])
+    script.write_text("\n".join(gp) + "\n")
+    try:
+        subprocess.run(["gnuplot", str(script)], check=True)
+    finally:
+        script.unlink()
+
+
+def scale_rows(rts, bundle, work, oci_run, rounds, present=500):
+    """How cost grows. Every row is measured in the same interleaved rounds
+    (round after round: each size, each runtime), so a burst of load on the
+    machine hits all rows and runtimes alike:
+    `run` with 0/100/1000 bind mounts; `run` with 0 containers present (an
+    empty state root) and with `present` containers present (a second state
+    root of that runtime holding `present` created containers); `list` of that
+    second root."""
+    bundles = {m: make_bundle(work, oci_run, f"bundle-m{m}", m) for m in (0, 100, 1000)}
+    full = {rt.name: Runtime(rt.name, rt.binary, work / f"full-{rt.name}", f"bench-full-{rt.name}") for rt in rts}
+    for f in full.values():
+        f.root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        for i in range(present):  # interleaved too: the page cache and the load stay alike
+            for rt in rts:
+                f = full[rt.name]
+                run_timed(f.argv("create", "-b", str(bundle), f.new_id()))
+        keys = [f"m{m}" for m in bundles] + ["empty", "full", "list"]
+        ts = {k: {rt.name: [] for rt in rts} for k in keys}
+        for r in range(rounds + 1):  # round 0 warms up and is not counted
+            for rt in rts:
+                f = full[rt.name]
+                got = {f"m{m}": run_timed(rt.argv("run", "-b", str(b), rt.new_id()))[0] for m, b in bundles.items()}
+                got["empty"] = run_timed(rt.argv("run", "-b", str(bundle), rt.new_id()))[0]
+                got["full"] = run_timed(f.argv("run", "-b", str(bundle), f.new_id()))[0]
+                got["list"] = run_timed(f.argv("list"))[0]
+                if r:
+                    for k, v in got.items():
+                        ts[k][rt.name].append(v)
+    finally:
+        for f in full.values():
+            f.cleanup()
+    med = {k: {n: statistics.median(v) * 1000 for n, v in per.items()} for k, per in ts.items()}
+    rows = [(f"run with {m} bind mounts (ms)", "", med[f"m{m}"]) for m in bundles]
+    rows.append(("run with 0 containers present (ms)", "", med["empty"]))
+    rows.append((f"run with {present} containers present (ms)", "", med["full"]))
+    rows.append((f"list with {present} containers (ms)", "", med["list"]))
+    m0, m100, m1000 = med["m0"], med["m100"], med["m1000"]
+    rows.append(("extra us per bind mount (0 -> 100)", "", {n: (m100[n] - m0[n]) * 1000 / 100 for n in m0}))
+    rows.append(("extra us per bind mount (100 -> 1000)", "", {n: (m1000[n] - m100[n]) * 1000 / 900 for n in m0}))
+    rows.append((f"extra us per container present (0 -> {present})", "",
+                 {n: (med["full"][n] - med["empty"][n]) * 1000 / present for n in m0}))
+    return rows
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--runtimes", default="oci-run,crun,runc")
-    ap.add_argument("--oci-run", default=str(REPO / "build" / "oci-run"))
-    ap.add_argument("--chart", help="write a PNG bar chart of the run medians (gnuplot)")
-    ap.add_argument("--scale", action="store_true", help="also: 0/100/1000 bind mounts, 500 containers present, list of 500")
+    ap.add_argument("--oci-run", default=os.environ.get("OCI_RUN") or str(REPO / "build" / "oci-run"),
+                    help="oci-run binary to measure (default: $OCI_RUN, else build/oci-run)")
+    ap.add_argument("--chart", help="draw the table as a chart, FILE.png or FILE.svg (gnuplot); "
+                    "with --scale also FILE-scale.png/.svg")
+    ap.add_argument("--scale", action="store_true", help="also: 0/100/1000 bind mounts, 0/500 containers present, list of 500")
+    ap.add_argument("--scale-runs", type=int, default=20, help="interleaved rounds of the --scale rows (default 20)")
+    ap.add_argument("--scale-present", type=int, default=500, help="containers present for --scale (default 500)")
     ap.add_argument("--no-memory", action="store_true", help="skip the smallest-memory bisection")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -253,44 +402,34 @@ def main():
         med = lambda rt, k: statistics.median(results[rt][k]) if results[rt].get(k) else None
         rows = [(f"{op} (ms)", "", {n: med(n, op) * 1000 for n in names}) for op in
                 ("run", "create", "start", "state", "kill", "delete")]
-        rows.append(("containers/s, 2 parallel loops", "", {r.name: parallel_rate(r, bundle) for r in rts}))
+        rows.append(("containers/s, 2 parallel loops", "", parallel_rate(rts, bundle)))
         rows.append(("page faults per run (runtime process)", "", {n: int(med(n, "faults")) for n in names}))
         rows.append(("peak RSS of the runtime (KiB)", "", {n: int(med(n, "rss_kb")) for n in names}))
-        rows.append(("syscalls of one run", "", {r.name: syscall_count(r, bundle, work) for r in rts}))
+        rows.append(("syscalls of one run", "", syscall_counts(rts, bundle, work)))
         if not args.no_memory:
-            rows.append(("smallest memory limit that starts (MiB)", "",
+            rows.append(("smallest memory limit that starts (KiB)", "",
                          {r.name: smallest_memory(r, bundle, work) for r in rts}))
-        print(f"\n{args.runs} interleaved rounds; medians\n")
-        print(table(rows, names))
+        print(f"\n{args.runs} interleaved rounds; medians\n", flush=True)
+        print(table(rows, names), flush=True)
         if args.chart:
-            chart(args.chart, names, rows[0][2])
-            print(f"\nchart: {args.chart}")
+            chart(args.chart, f"oci-run vs crun vs runc: medians of {args.runs} interleaved rounds "
+                  "(ratio to crun under each name)", names, rows)
+            print(f"\nchart: {args.chart}", flush=True)
         if args.scale:
-            print("\nHow cost grows (median ms of `run`, 10 rounds each):\n")
-            srows = []
-            for mounts in (0, 100, 1000):
-                b = make_bundle(work, args.oci_run, f"bundle-m{mounts}", mounts)
-                vals = {}
-                for rt in rts:
-                    ts = [run_timed(rt.argv("run", "-b", str(b), rt.new_id()))[0] for _ in range(10)]
-                    vals[rt.name] = statistics.median(ts) * 1000
-                srows.append((f"run with {mounts} bind mounts", "", vals))
-            for present in (0, 500):
-                vals, lists = {}, {}
-                for rt in rts:
-                    ids = [rt.new_id() for _ in range(present)]
-                    for cid in ids:
-                        run_timed(rt.argv("create", "-b", str(bundle), cid))
-                    ts = [run_timed(rt.argv("run", "-b", str(bundle), rt.new_id()))[0] for _ in range(10)]
-                    vals[rt.name] = statistics.median(ts) * 1000
-                    if present:
-                        lists[rt.name] = statistics.median(
-                            [run_timed(rt.argv("list"))[0] for _ in range(5)]) * 1000
-                    rt.cleanup()
-                srows.append((f"run with {present} containers present", "", vals))
-                if present:
-                    srows.append((f"list with {present} containers", "", lists))
-            print(table(srows, names))
+            print(f"\nHow cost grows (medians of {args.scale_runs} interleaved rounds; 'containers present' = "
+                  "created containers in the runtime's state root):\n", flush=True)
+            srows = scale_rows(rts, bundle, work, args.oci_run, args.scale_runs, args.scale_present)
+            print(table(srows, names), flush=True)
+            if args.chart:
+                stem, dot, ext = args.chart.rpartition(".")
+                spath = f"{stem}-scale.{ext}" if dot else f"{args.chart}-scale"
+                chart(spath, f"How cost grows: medians of {args.scale_runs} interleaved rounds "
+                      "(ratio to crun under each name)",
+                      names, srows,
+                      line_groups=[("run with N bind mounts", "bind mounts", [(0, 0), (100, 1), (1000, 2)]),
+                                   ("run with N other containers present", "containers present",
+                                    [(0, 3), (args.scale_present, 4)])])
+                print(f"\nchart: {spath}", flush=True)
     finally:
         for rt in rts:
             rt.cleanup()
