@@ -6,6 +6,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -227,6 +230,11 @@ pid_t exec(const ExecOptions& o) {
         // In there, a container process of our uid could ptrace us (with a
         // shared pid namespace) and reach our host mounts and fds: not dumpable.
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#if defined(__SANITIZE_ADDRESS__)
+        // LeakSanitizer's exit-time check ptraces this process, which hangs
+        // once we are in the container's user namespace: check here instead.
+        __lsan_do_leak_check();
+#endif
         if (::setns(j.fd.get(), CLONE_NEWUSER) != 0) throw sys_error("setns into the container's user namespace");
         user_joined = true;
       }
