@@ -29,7 +29,10 @@ def parse_rfc3339(text: str) -> datetime.datetime:
 
 def test_state_transitions(bundle, runtime, tmp_path):
     """created (process waits, pid file) -> running -> stopped -> deleted."""
-    bundle.set_script("echo started > /started; echo out-line; echo err-line >&2; sleep 0.3; exit 0")
+    # Runs until the test releases it: a loaded (ASan) run may take longer
+    # than any fixed sleep between `start` and the checks of the running state.
+    bundle.set_script("echo started > /started; echo out-line; echo err-line >&2;"
+                      " while [ ! -e /release ]; do sleep 0.02; done; exit 0")
     cid = runtime.new_id()
     pid_file = tmp_path / "pidfile"
 
@@ -68,6 +71,7 @@ def test_state_transitions(bundle, runtime, tmp_path):
     assert exe.endswith("/bin/busybox"), f"/proc/{pid}/exe is {exe!r} right after start"
     assert st["created"] == runtime.state(cid)["created"]
 
+    (bundle.rootfs / "release").touch()
     st = runtime.wait_status(cid, "stopped")
     assert st["pid"] == 0
     assert (bundle.rootfs / "started").read_text() == "started\n"
