@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "runtime/linux/sys.hpp"
+#include "runtime/util/fs.hpp"
 #include "runtime/util/fd.hpp"
 #include "spec/error.hpp"
 
@@ -153,18 +154,7 @@ bool write_pseudo_file_if_exists(PseudoFs kind, const std::string& path, std::st
 
 std::string read_pseudo_file(PseudoFs kind, const std::string& path, int root_fd) {
   UniqueFd fd(open_pseudo_file(kind, path, O_RDONLY, root_fd));
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw sys_error("read " + path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
+  return fs::read_all(fd.get(), path);
 }
 
 }  // namespace oci::linux_

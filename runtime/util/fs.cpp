@@ -15,6 +15,20 @@
 namespace oci::fs {
 namespace {
 
+void write_all(int fd, const std::string& data, const std::string& what) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw sys_error("write " + what);
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
 std::string read_all(int fd, const std::string& what) {
   std::string out;
   char buf[8192];
@@ -29,20 +43,6 @@ std::string read_all(int fd, const std::string& what) {
   }
   return out;
 }
-
-void write_all(int fd, const std::string& data, const std::string& what) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw sys_error("write " + what);
-    }
-    off += static_cast<size_t>(n);
-  }
-}
-
-}  // namespace
 
 std::string read_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -8,6 +8,8 @@ namespace oci::fs {
 
 std::string read_file(const std::string& path);
 std::optional<std::string> try_read_file(const std::string& path);  // nullopt if ENOENT
+// Everything up to EOF from `fd`; `what` names it in errors.
+std::string read_all(int fd, const std::string& what);
 // Read/write relative to a directory fd.
 std::string read_file_at(int dirfd, const std::string& name);
 void write_file(const std::string& path, const std::string& data, int flags = 0);

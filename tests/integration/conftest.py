@@ -735,6 +735,21 @@ def leak_check(request, tracker):
         pytest.fail("left behind after force-delete:\n  " + "\n  ".join(problems), pytrace=False)
 
 
+def run_container(runtime, bundle, script, *extra):
+    """create (with `extra` args) + start + wait + delete a container running
+    `script`; (create result, its stdout) or (result, None) if create failed."""
+    bundle.reset_output()
+    bundle.set_script(script)
+    cid = runtime.new_id()
+    r = runtime.create(bundle, cid, *extra, check=False)
+    if r.returncode != 0:
+        return r, None
+    runtime.start(cid)
+    runtime.wait_status(cid, "stopped")
+    runtime.delete(cid)
+    return r, bundle.stdout()
+
+
 # --------------------------------------------------------------------------- misc helpers as fixtures
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_container
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
 USERNS = [{"containerID": 0, "hostID": 100000, "size": 65536}]
@@ -58,19 +60,6 @@ def _bind(dest, src, *opts, maps=None):
     return m
 
 
-def _run(runtime, bundle, script):
-    bundle.set_script(script)
-    bundle.reset_output()
-    cid = runtime.new_id("idmap")
-    r = runtime.create(bundle, cid, check=False)
-    if r.returncode != 0:
-        return r, None
-    runtime.start(cid)
-    runtime.wait_status(cid, "stopped")
-    runtime.delete(cid)
-    return r, bundle.stdout()
-
-
 def test_idmapped_bind_mounts_show_mapped_owners(bundle, runtime, source, searchable):
     """/plain: no idmap; /own: "idmap" with the container's mapping (on-disk ids
     look the same inside); /explicit: uidMappings 1000 -> host 100000 (on-disk
@@ -83,7 +72,7 @@ def test_idmapped_bind_mounts_show_mapped_owners(bundle, runtime, source, search
         _userns(c)
         c["mounts"] += [_bind("/plain", source), _bind("/own", source, "idmap"),
                         _bind("/explicit", source, "ridmap", maps=explicit)]
-    r, out = _run(runtime, bundle,
+    r, out = run_container(runtime, bundle,
                   "for d in plain own explicit; do echo $d $(stat -c %u:%g /$d/f0 /$d/f1000); done;"
                   " id -u; touch /own/new && echo touched")
     assert out is not None, r.stderr
@@ -101,7 +90,7 @@ def test_idmap_source_filesystem_without_support(bundle, runtime, tmp_path):
     maps = [{"containerID": 0, "hostID": 1000, "size": 1}]
     with bundle.edit() as c:
         c["mounts"].append(_bind("/idm", "/sys/kernel", "idmap", maps=maps))
-    r, out = _run(runtime, bundle, "true")
+    r, out = run_container(runtime, bundle, "true")
     assert out is None
     idx = len(bundle.load()["mounts"]) - 1
     assert f"mounts[{idx}]: idmap /sys/kernel: mount_setattr MOUNT_ATTR_IDMAP: " in r.stderr, r.stderr
@@ -122,7 +111,7 @@ def test_idmap_invalid_combinations(bundle, runtime, tmp_path, case):
             c["mounts"].append(_bind("/idm", tmp_path, "idmap"))
             want = "\"idmap\" without uidMappings/gidMappings takes the container's user namespace mapping"
         idx = len(c["mounts"]) - 1
-    r, out = _run(runtime, bundle, "true")
+    r, out = run_container(runtime, bundle, "true")
     assert out is None
     assert f"config.json: mounts[{idx}].options: {want}" in r.stderr, r.stderr
 

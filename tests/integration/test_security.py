@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import OCI_RUN, parse_mountinfo
+from conftest import OCI_RUN, parse_mountinfo, run_container
 
 
 # --------------------------------------------------------------------------- helpers
@@ -62,19 +62,6 @@ def rel_to_root(rootfs: Path, host_path: Path) -> str:
     """A relative symlink text from rootfs/<x> that climbs far above / and then
     names host_path: ../../../../../../../../host_path."""
     return "../" * 12 + str(host_path).lstrip("/")
-
-
-def run_container(runtime, bundle, script, *extra):
-    bundle.reset_output()
-    bundle.set_script(script)
-    cid = runtime.new_id()
-    r = runtime.create(bundle, cid, *extra, check=False)
-    if r.returncode != 0:
-        return r, None
-    runtime.start(cid)
-    runtime.wait_status(cid, "stopped")
-    runtime.delete(cid)
-    return r, bundle.stdout()
 
 
 # --------------------------------------------------------------------------- 1. malicious rootfs
