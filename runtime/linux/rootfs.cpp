@@ -4,7 +4,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <linux/magic.h>
-#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
