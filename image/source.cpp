@@ -148,7 +148,11 @@ Image Source::select_oci(const std::string& ref, int index) {
         if (!chosen && ref_matches(ref, n)) chosen = &m;
     if (!chosen) {
       std::string names;
-      for (const auto& m : ms) names += " " + (oci_name(m).empty() ? "(unnamed)" : oci_name(m));
+      for (const auto& m : ms) {  // appended piece by piece: " " + std::string trips GCC 12 -O3 -Wrestrict (PR 105651)
+        std::string n = oci_name(m);
+        names += ' ';
+        names += n.empty() ? "(unnamed)" : n;
+      }
       throw Error(path_ + ": no image named " + ref + " (has:" + names + ")");
     }
   } else if (index >= 0) {

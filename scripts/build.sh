@@ -24,5 +24,5 @@ case ${1:-} in
     ;;
 esac
 
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${extra[@]}"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOCI_WERROR=ON "${extra[@]}"
 cmake --build "$build_dir"

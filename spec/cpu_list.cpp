@@ -26,6 +26,18 @@ std::optional<std::vector<uint32_t>> parse_cpu_list(std::string_view text, std::
     if (problem) *problem = std::move(why) + " (want a list such as \"0-3,7\")";
     return std::nullopt;
   };
+  auto bad_quote = [](std::string_view item) {
+    std::string m(1, '"');
+    m.append(item).append(1, '"');
+    return m;
+  };
+  // `"` + item + `" ...`, appended piece by piece: "literal" + std::string(...)
+  // trips a GCC 12 -O3 -Wrestrict false positive (PR 105651).
+  auto bad = [&](std::string_view item, const char* what) {
+    std::string m(1, '"');
+    m.append(item).append("\" ").append(what);
+    return fail(std::move(m));
+  };
   std::vector<uint32_t> out;
   if (text.empty()) return out;
   std::string_view rest = text;
@@ -35,17 +47,17 @@ std::optional<std::vector<uint32_t>> parse_cpu_list(std::string_view text, std::
     std::string_view s = item;
     if (s.empty()) return fail("empty element in \"" + std::string(text) + "\"");
     auto lo = number(s);
-    if (!lo) return fail("\"" + std::string(item) + "\" is not a CPU number or range");
+    if (!lo) return bad(item, "is not a CPU number or range");
     uint32_t hi = *lo;
     if (!s.empty() && s.front() == '-') {
       s.remove_prefix(1);
       auto h = number(s);
-      if (!h) return fail("\"" + std::string(item) + "\" is not a CPU number or range");
+      if (!h) return bad(item, "is not a CPU number or range");
       hi = *h;
     }
-    if (!s.empty()) return fail("\"" + std::string(item) + "\" is not a CPU number or range");
-    if (hi > kMaxCpu) return fail("CPU in \"" + std::string(item) + "\" is above " + std::to_string(kMaxCpu));
-    if (hi < *lo) return fail("range \"" + std::string(item) + "\" is reversed");
+    if (!s.empty()) return bad(item, "is not a CPU number or range");
+    if (hi > kMaxCpu) return fail(std::string("CPU in ").append(bad_quote(item)).append(" is above ").append(std::to_string(kMaxCpu)));
+    if (hi < *lo) return fail(std::string("range ").append(bad_quote(item)).append(" is reversed"));
     for (uint32_t c = *lo; c <= hi; ++c) out.push_back(c);
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);

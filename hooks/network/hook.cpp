@@ -518,7 +518,10 @@ void Manager::list(std::ostream& out, bool as_json, const Config* cfg,
   for (const auto& n : nets) {
     std::string dns;
     if (n.contains("dns"))
-      for (const auto& d : n["dns"]) dns += (dns.empty() ? "" : ",") + d.get<std::string>();
+      for (const auto& d : n["dns"]) {
+      if (!dns.empty()) dns += ',';  // not ("" or ",") + s: GCC 12 -Wrestrict (PR 105651)
+      dns += d.get<std::string>();
+    }
     std::snprintf(line, sizeof line, "%-16s %-15s %-18s %-15s %-4s %-6lld %s\n",
                   n["name"].get<std::string>().c_str(), n.value("bridge", "-").c_str(),
                   n.value("subnet", "-").c_str(), n.value("gateway", "-").c_str(),
@@ -533,7 +536,10 @@ void Manager::list(std::ostream& out, bool as_json, const Config* cfg,
   out << line;
   for (const auto& l : ls) {
     std::string ports;
-    for (const auto& p : l["ports"]) ports += (ports.empty() ? "" : ",") + p.get<std::string>();
+    for (const auto& p : l["ports"]) {
+      if (!ports.empty()) ports += ',';  // not ("" or ",") + s: GCC 12 -Wrestrict (PR 105651)
+      ports += p.get<std::string>();
+    }
     std::snprintf(line, sizeof line, "%-24s %-16s %-15s %-12s %-8s %s\n",
                   l["id"].get<std::string>().c_str(), l["network"].get<std::string>().c_str(),
                   l["ip"].get<std::string>().c_str(), l["veth"].get<std::string>().c_str(),

@@ -53,7 +53,10 @@ Lease lease_from_json(const json& j, const std::string& source) {
   l.static_ip = j.value("static", false);
   std::string ports;
   for (const auto& p : j.value("ports", json::array()))
-    ports += (ports.empty() ? "" : ",") + p.get<std::string>();
+    {
+      if (!ports.empty()) ports += ',';  // not ("" or ",") + s: GCC 12 -Wrestrict (PR 105651)
+      ports += p.get<std::string>();
+    }
   l.ports = parse_ports(ports);
   l.veth = j.value("veth", "");
   l.pid = j.value("pid", 0);

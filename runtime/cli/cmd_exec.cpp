@@ -103,7 +103,7 @@ int cmd_exec(const GlobalOptions& g, int argc, char** argv) {
     if (a.has("no-new-privs")) p.no_new_privileges = true;
     if (a.has("apparmor")) p.apparmor_profile = a.get("apparmor");
     if (a.has("process-label")) p.selinux_label = a.get("process-label");
-    if (p.cwd.empty()) p.cwd = "/";
+    if (p.cwd.empty()) p.cwd.assign(1, '/');  // not = "/": GCC 12 -O3 -Wrestrict false positive (PR 105329)
     spec::validate_process(p, "exec", "");
   }
   o.pid_file = a.get("pid-file");

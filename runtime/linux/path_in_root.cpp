@@ -24,7 +24,7 @@ std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 void split_parent(const std::string& path, std::string& parent, std::string& name) {
   size_t end = path.find_last_not_of('/');
   if (end == std::string::npos) {
-    parent = "/";
+    parent.assign(1, '/');  // not = "/": GCC 12 -O3 -Wrestrict false positive (PR 105329)
     name.clear();
     return;
   }

@@ -138,7 +138,7 @@ std::string clean(const std::string& path) {
     if (k) out += '/';
     out += parts[k];
   }
-  if (out.empty()) out = ".";
+  if (out.empty()) out.assign(1, '.');  // not = ".": GCC 12 -O3 -Wrestrict false positive (PR 105329)
   return out;
 }
 
