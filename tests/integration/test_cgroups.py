@@ -120,6 +120,27 @@ def driver(monkeypatch):
     return set_driver
 
 
+def has_cgroup_file(controller: str, *names: str) -> str | None:
+    """The first of `names` that the v1 `controller` hierarchy's root offers
+    (None if none): which files exist depends on the kernel, e.g. blkio.weight
+    only with CFQ (gone) or as blkio.bfq.weight only with the BFQ scheduler."""
+    root = MOUNTS.get(controller)
+    if root is None:
+        return None
+    for n in names:
+        if (root / n).exists():
+            return n
+    return None
+
+
+def needs_cgroup_file(controller: str, *names: str):
+    return pytest.mark.skipif(
+        has_cgroup_file(controller, *names) is None,
+        reason=f"the kernel's {controller} hierarchy has none of {', '.join(names)} "
+        "(I/O scheduler or kernel option missing)",
+    )
+
+
 # --------------------------------------------------------------------------- memory
 
 
@@ -186,6 +207,7 @@ def test_pids_limit_stops_forks(bundle, runtime):
 
 @needs_controller("cpu")
 @needs_controller("cpuset")
+@needs_cgroup_file("cpu", "cpu.cfs_quota_us")
 def test_cpu_values_in_host_files(bundle, runtime):
     cid, pid = created(
         runtime,
@@ -204,6 +226,7 @@ def test_cpu_values_in_host_files(bundle, runtime):
 
 
 @needs_controller("cpu")
+@needs_cgroup_file("cpu", "cpu.cfs_quota_us")
 def test_cpu_quota_throttles(bundle, runtime):
     """A busy loop under a 10% quota gets throttled."""
     cid, pid = created(
@@ -222,34 +245,40 @@ def test_cpu_quota_throttles(bundle, runtime):
 # --------------------------------------------------------------------------- block io
 
 
-@needs_controller("blkio")
-def test_blkio_weight_and_throttle(bundle, runtime):
-    root_dev = os.stat("/").st_dev
-    major, minor = os.major(root_dev), os.minor(root_dev)
-    # The block device of /: a partition's parent has minor 0 in most setups;
-    # throttling needs a whole disk, so use the first disk listed in /sys/block.
-    disk = None
+def first_disk() -> tuple[int, int] | None:
+    """The first whole disk listed in /sys/block (throttling needs a disk)."""
     for name in sorted(os.listdir("/sys/block")):
         with contextlib.suppress(OSError):
             if (Path("/sys/block") / name / "device").exists():
                 maj, mi = (Path("/sys/block") / name / "dev").read_text().split(":")
-                disk = (int(maj), int(mi))
-                break
+                return (int(maj), int(mi))
+    return None
+
+
+@needs_controller("blkio")
+@needs_cgroup_file("blkio", "blkio.weight", "blkio.bfq.weight")
+def test_blkio_weight(bundle, runtime):
+    cid, pid = created(runtime, bundle, "true", blockIO={"weight": 300})
+    blkio = cgroup_dirs(pid)["blkio"]
+    weight = blkio / has_cgroup_file("blkio", "blkio.weight", "blkio.bfq.weight")
+    assert read(weight).split()[-1] == "300"
+    finish(runtime, cid)
+
+
+@needs_controller("blkio")
+@needs_cgroup_file("blkio", "blkio.throttle.read_bps_device")
+def test_blkio_throttle(bundle, runtime):
+    disk = first_disk()
     if disk is None:
-        pytest.skip(f"no disk to throttle (/ is on {major}:{minor})")
+        pytest.skip("no whole disk in /sys/block to throttle")
     cid, pid = created(
         runtime, bundle, "true",
         blockIO={
-            "weight": 300,
             "throttleReadBpsDevice": [{"major": disk[0], "minor": disk[1], "rate": 1048576}],
             "throttleWriteIOPSDevice": [{"major": disk[0], "minor": disk[1], "rate": 100}],
         },
     )
     blkio = cgroup_dirs(pid)["blkio"]
-    weight = blkio / "blkio.weight"
-    if not weight.exists():
-        weight = blkio / "blkio.bfq.weight"
-    assert read(weight).split()[-1] == "300"
     assert f"{disk[0]}:{disk[1]} 1048576" in read(blkio / "blkio.throttle.read_bps_device")
     assert f"{disk[0]}:{disk[1]} 100" in read(blkio / "blkio.throttle.write_iops_device")
     finish(runtime, cid)
