@@ -22,6 +22,9 @@ die() {
 }
 
 if [ "$1" != stage2 ]; then
+  # The host takes a silent console as a guest that never started (and then
+  # retries without KVM): say something at once.
+  say "init started"
   mount -t proc proc /proc || die "mount /proc"
   mkdir -p /newroot
   mount -t tmpfs -o mode=0755 tmpfs /newroot || die "mount tmpfs /newroot"

@@ -3,8 +3,8 @@
 #
 #   tests/vm/run-vm-tests.sh OCI_RUN_BINARY
 #
-# Boots the Debian kernel under qemu-system-x86_64 (KVM when /dev/kvm is usable,
-# else TCG) with cgroup_no_v1=all and a busybox initramfs holding OCI_RUN_BINARY,
+# Boots the Debian kernel under qemu-system-x86_64 (KVM when /dev/kvm is usable
+# and a KVM guest starts, else TCG) with cgroup_no_v1=all and a busybox initramfs holding OCI_RUN_BINARY,
 # its shared libraries, guest-init.sh (as /init) and guest-tests.sh. The guest
 # prints TAP-like lines on the serial console; this script counts them, prints
 # "N passed, M failed" last and exits 0 when nothing failed, 1 otherwise, 77
@@ -22,6 +22,11 @@
 #   OCI_RUN_VM_TIMEOUT  seconds before the VM is killed (default 600)
 #   OCI_RUN_VM_MEMORY   guest memory in MiB (default 1024)
 #   OCI_RUN_VM_KEEP=1   keep the temp dir (initramfs, console log)
+#   OCI_RUN_VM_ACCEL    kvm or tcg: the accelerator to try first (default kvm
+#                       when /dev/kvm is usable); a KVM boot that fails or
+#                       prints nothing is retried with TCG
+#   OCI_RUN_VM_KVM_PROBE  seconds a KVM guest may stay silent (default 45)
+#   OCI_RUN_VM_QEMU     the qemu-system-x86_64 to run (tests use a fake one)
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -41,7 +46,7 @@ fi
 oci_run=$(readlink -f -- "$1") || die "$1: not found"
 [[ -f $oci_run && -x $oci_run ]] || die "$1: not an executable file"
 
-QEMU=$(command -v qemu-system-x86_64 || true)
+QEMU=${OCI_RUN_VM_QEMU:-$(command -v qemu-system-x86_64 || true)}
 if [[ -z $QEMU ]]; then
   echo "skipped: qemu not installed (apt-get install qemu-system-x86)"
   exit 77
@@ -177,23 +182,83 @@ log "initramfs: $(du -h "$tmp/initramfs.gz" | cut -f1)"
 
 # --- boot ----------------------------------------------------------------------------
 
-accel=(-accel "tcg,thread=multi" -cpu max)
-if [[ -r /dev/kvm && -w /dev/kvm ]]; then
-  accel=(-accel kvm -cpu host)
-fi
-log "booting with ${accel[1]} (timeout ${OCI_RUN_VM_TIMEOUT:-600}s)"
-
 console=$tmp/console.log
+raw=$tmp/console.raw
+
+# run_qemu LIMIT BOUND ACCEL_ARGS...: boots the VM, the serial console going to
+# stdout and $console. BOUND > 0: when the console stays empty for BOUND seconds
+# or qemu exits without printing anything, kill it and return 200 (the caller
+# then tries another accelerator). Else returns qemu's (timeout's) exit status.
+run_qemu() {
+  local limit=$1 bound=$2
+  shift 2
+  : >"$raw"
+  : >"$tmp/qemu.err"
+  timeout --kill-after=10 "$limit" "$QEMU" \
+    -nodefaults -no-user-config "$@" \
+    -m "${OCI_RUN_VM_MEMORY:-1024}" -smp 2 \
+    -kernel "$vmlinuz" -initrd "$tmp/initramfs.gz" \
+    -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet rdinit=/init" \
+    -display none -monitor none -serial stdio -nic none -no-reboot \
+    </dev/null >"$raw" 2>"$tmp/qemu.err" &
+  local qpid=$! rc=0 waited=0
+  if ((bound > 0)); then
+    while [[ ! -s $raw ]] && kill -0 "$qpid" 2>/dev/null && ((waited < bound)); do
+      sleep 1
+      waited=$((waited + 1))
+    done
+    if [[ ! -s $raw ]]; then
+      if kill -0 "$qpid" 2>/dev/null; then
+        log "no console output from the guest within ${bound}s: stopping qemu"
+        kill -TERM "$qpid" 2>/dev/null || true
+      fi
+      wait "$qpid" || rc=$?
+      if [[ -s $tmp/qemu.err ]]; then
+        sed 's/^/qemu: /' "$tmp/qemu.err" >&2
+      fi
+      log "qemu exited with status $rc and printed nothing on the console"
+      return 200
+    fi
+  fi
+  # The console so far and from now on, live, until qemu exits.
+  tail -n +1 -f --pid="$qpid" "$raw" | tr -d '\r' &
+  local tpid=$!
+  wait "$qpid" || rc=$?
+  wait "$tpid" || true
+  tr -d '\r' <"$raw" >"$console"
+  return "$rc"
+}
+
+# KVM when /dev/kvm is usable, else TCG. /dev/kvm being there does not mean
+# that KVM works (nested virtualization: `-cpu host` can abort with "failed to
+# set MSR", or the guest never reaches init): a KVM boot that prints nothing
+# within OCI_RUN_VM_KVM_PROBE seconds is retried with TCG.
+# OCI_RUN_VM_ACCEL=kvm|tcg forces the first attempt (kvm is still retried
+# with tcg when it fails; tests/vm/test-kvm-fallback.sh uses this).
+tcg=(-accel "tcg,thread=multi" -cpu max)
+kvm=(-accel kvm -cpu host)
+want=${OCI_RUN_VM_ACCEL:-}
+if [[ -z $want ]]; then
+  want=tcg
+  [[ -r /dev/kvm && -w /dev/kvm ]] && want=kvm
+fi
+limit=${OCI_RUN_VM_TIMEOUT:-600}
 start=$(date +%s)
 set +e
-timeout --kill-after=10 "${OCI_RUN_VM_TIMEOUT:-600}" "$QEMU" \
-  -nodefaults -no-user-config "${accel[@]}" \
-  -m "${OCI_RUN_VM_MEMORY:-1024}" -smp 2 \
-  -kernel "$vmlinuz" -initrd "$tmp/initramfs.gz" \
-  -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet rdinit=/init" \
-  -display none -monitor none -serial stdio -nic none -no-reboot \
-  </dev/null 2>"$tmp/qemu.err" | tr -d '\r' | tee "$console"
-qemu_rc=${PIPESTATUS[0]}
+qemu_rc=200
+if [[ $want == kvm ]]; then
+  log "booting with kvm (timeout ${limit}s; TCG if the guest is silent for ${OCI_RUN_VM_KVM_PROBE:-45}s)"
+  run_qemu "$limit" "${OCI_RUN_VM_KVM_PROBE:-45}" "${kvm[@]}"
+  qemu_rc=$?
+  if [[ $qemu_rc -eq 200 ]]; then
+    log "KVM does not work here: falling back to TCG (software emulation, slower)"
+  fi
+fi
+if [[ $qemu_rc -eq 200 ]]; then
+  log "booting with tcg (timeout ${limit}s)"
+  run_qemu "$limit" 0 "${tcg[@]}"
+  qemu_rc=$?
+fi
 set -e
 elapsed=$(($(date +%s) - start))
 log "VM exited with status $qemu_rc after ${elapsed}s"
