@@ -56,27 +56,80 @@ PASS_STATUSES = {"PASS", "NOASSERT", "NOTAP-EXIT0"}
 
 PLAN = re.compile(r"^1\.\.(\d+)")
 TEST = re.compile(r"^(ok|not ok)\b")
+NOT_OK = re.compile(r"^\s*not ok\b")
+# An error in a program's output, in either form the suite prints: a YAML-ish
+# `error: ...` line, or the JSON that tap-go's YAML() writes ("error": ...).
+ERROR = re.compile(r'^\s*(?:error\s*:|"error"\s*:)')
+BLOCK_START = re.compile(r"^\s*---\s*$")
+BLOCK_END = re.compile(r"^\s*\.\.\.\s*$")
+
+
+def unattached_errors(lines: list[str]) -> list[str]:
+    """Error lines that belong to no TAP test line.
+
+    A diagnostic block next to a test line (after it: util.SpecErrorOK; before
+    it: util.RuntimeInsideValidate) explains that test: an `ok` whose block
+    holds the error it expected ("start without an ID MUST fail") is a pass, a
+    `not ok` fails anyway. An error anywhere else -- a diagnostic printed with
+    no assertion (hooks, prestart, poststart_fail), or a bare `error:` line --
+    is a failure of the program."""
+    out: list[str] = []
+    n = len(lines)
+    k = 0
+
+    def neighbour(idx: int, step: int) -> str | None:
+        while 0 <= idx < n:
+            if lines[idx].strip():
+                return lines[idx]
+            idx += step
+        return None
+
+    while k < n:
+        line = lines[k]
+        if BLOCK_START.match(line):
+            end = k + 1
+            while end < n and not BLOCK_END.match(lines[end]):
+                end += 1
+            errs = [l for l in lines[k + 1:end] if ERROR.match(l)]
+            if errs:
+                before, after = neighbour(k - 1, -1), neighbour(end + 1, 1)
+                attached = any(x is not None and TEST.match(x) for x in (before, after))
+                if not attached:
+                    out += errs
+            k = end + 1
+            continue
+        if ERROR.match(line):
+            out.append(line)
+        k += 1
+    return out
 
 
 def classify(out: str, rc: int, timed_out: bool) -> tuple[str, int, int]:
-    """Returns (status, ok count, not-ok count) over the top-level TAP lines."""
+    """Returns (status, ok count, not-ok count) over the top-level TAP lines.
+
+    A run fails (status not in PASS_STATUSES) on a timeout, a non-zero exit, any
+    `not ok` (nested ones too), an error that no passing test line owns (see
+    unattached_errors), or a TAP plan that its test lines do not match."""
     if timed_out:
         return "TIMEOUT", 0, 0
     lines = out.splitlines()
     ok = sum(1 for l in lines if TEST.match(l) and l.startswith("ok"))
     notok_top = sum(1 for l in lines if l.startswith("not ok"))
     # Nested TAP (inside YAML blocks) is indented; any "not ok" counts as a failure.
-    notok_any = sum(1 for l in lines if re.match(r"^\s*not ok\b", l))
+    notok_any = sum(1 for l in lines if NOT_OK.match(l))
     plans = [int(m.group(1)) for l in lines if (m := PLAN.match(l))]
+    errors = unattached_errors(lines)
     if not plans and ok == 0 and notok_top == 0:
-        if rc == 0 and not out.strip():
-            return "NOTAP-EXIT0", 0, 0
-        return ("FAIL-NOTAP" if rc != 0 else "NOTAP-EXIT0"), 0, 0
+        if rc != 0:
+            return "FAIL-NOTAP", 0, 0
+        if errors:
+            return "FAIL-DIAG", 0, 0
+        return "NOTAP-EXIT0", 0, 0
     if notok_any or rc != 0:
         return "FAIL", ok, max(notok_top, notok_any)
+    if errors:
+        return "FAIL-DIAG", ok, 0
     if plans and all(p == 0 for p in plans) and ok == 0:
-        if re.search(r"^\s*error:", out, re.M):
-            return "FAIL-DIAG", 0, 0
         return "NOASSERT", 0, 0
     # Each TAP document's plan must match its own top-level test lines.
     docs, cur = [], None
@@ -103,6 +156,17 @@ def classify(out: str, rc: int, timed_out: bool) -> tuple[str, int, int]:
         if d["plan"] is not None and d["plan"] != d["tests"]:
             return "FAIL", ok, 0
     return "PASS", ok, 0
+
+
+def summarize(statuses: list[str]) -> tuple[str, int]:
+    """One program's result over its runs: (status, runs passed). A program
+    passes only if every run passed; one that passed some runs is FLAKY."""
+    passed = sum(1 for s in statuses if s in PASS_STATUSES)
+    if passed == len(statuses):
+        return statuses[0], passed
+    if passed == 0:
+        return next(s for s in statuses if s not in PASS_STATUSES), passed
+    return "FLAKY", passed
 
 
 def write_wrapper(dir_: Path, oci_run: Path, root: Path) -> Path:
@@ -152,6 +216,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("CONFORMANCE_TIMEOUT", "60")))
     ap.add_argument("--report", default=str(REPO / "build" / "runtime-tools-report.md"))
     ap.add_argument("--logs", help="keep each program's raw output in this directory")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run each program N times; it passes only if every run passes, the report gives "
+                         "its pass rate (a program that passes some runs is FLAKY, counted as failing)")
     args = ap.parse_args()
 
     rt = os.environ.get("RUNTIME_TOOLS_DIR")
@@ -187,27 +254,35 @@ def main() -> int:
     try:
         for prog in progs:
             name = prog.stem
-            env = dict(os.environ, RUNTIME=str(wrapper), TMPDIR=str(tmpdir))
-            t0 = time.monotonic()
-            p = subprocess.Popen([str(prog)], cwd=rt, env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
-            timed_out = False
-            try:
-                out, _ = p.communicate(timeout=args.timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                out, _ = p.communicate()
-                timed_out = True
-            dt = time.monotonic() - t0
-            text = out.decode(errors="replace")
-            status, ok, notok = classify(text, p.returncode, timed_out)
-            left = cleanup(oci_run, root, tmpdir)
-            if logs:
-                (logs / f"{name}.log").write_text(text)
+            statuses, oks, notoks, left, dt = [], 0, 0, [], 0.0
+            for run in range(args.repeat):
+                env = dict(os.environ, RUNTIME=str(wrapper), TMPDIR=str(tmpdir))
+                t0 = time.monotonic()
+                p = subprocess.Popen([str(prog)], cwd=rt, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+                timed_out = False
+                try:
+                    out, _ = p.communicate(timeout=args.timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    out, _ = p.communicate()
+                    timed_out = True
+                dt += time.monotonic() - t0
+                text = out.decode(errors="replace")
+                status, ok, notok = classify(text, p.returncode, timed_out)
+                statuses.append(status)
+                oks, notoks = max(oks, ok), max(notoks, notok)
+                left += [x for x in cleanup(oci_run, root, tmpdir) if x not in left]
+                if logs:
+                    suffix = f".{run + 1}" if args.repeat > 1 else ""
+                    (logs / f"{name}{suffix}.log").write_text(text)
+            status, runs_passed = summarize(statuses)
+            rate = f"{runs_passed}/{args.repeat}"
             cls, why = EXPECTED.get(name, ("T", ""))
-            rows.append((name, status, ok, notok, dt, cls, why, left))
+            rows.append((name, status, oks, notoks, dt / args.repeat, cls, why, left, rate))
             mark = "pass" if status in PASS_STATUSES else "FAIL"
-            print(f"{mark:4} {name:40} {status:12} ok={ok:<4} not_ok={notok:<3} {dt:5.1f}s"
+            print(f"{mark:4} {name:40} {status:12} ok={oks:<4} not_ok={notoks:<3} {dt / args.repeat:5.1f}s"
+                  + (f" runs passed {rate} ({', '.join(statuses)})" if args.repeat > 1 else "")
                   + (f"  [{cls}: {why}]" if cls != "T" and mark == "FAIL" else "")
                   + (f"  left behind: {', '.join(left)}" if left else ""), flush=True)
     finally:
@@ -216,12 +291,13 @@ def main() -> int:
     passed = sum(1 for r in rows if r[1] in PASS_STATUSES)
     failed = len(rows) - passed
     unexpected = [r for r in rows if r[1] not in PASS_STATUSES and r[5] == "T"]
-    lines = ["| program | result | ok | not ok | time | class | note |", "|---|---|---|---|---|---|---|"]
-    for name, status, ok, notok, dt, cls, why, left in rows:
+    lines = ["| program | result | runs passed | ok | not ok | time | class | note |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, status, ok, notok, dt, cls, why, left, rate in rows:
         note = why if status not in PASS_STATUSES else ""
         if left:
             note += (" " if note else "") + "left behind: " + ", ".join(left)
-        lines.append(f"| {name} | {status} | {ok} | {notok} | {dt:.1f}s | {cls} | {note} |")
+        lines.append(f"| {name} | {status} | {rate} | {ok} | {notok} | {dt:.1f}s | {cls} | {note} |")
     lines.append("")
     lines.append(f"Totals: {passed} passed, {failed} failed of {len(rows)}; "
                  f"failing targets (class T): {', '.join(r[0] for r in unexpected) or 'none'}")
