@@ -17,6 +17,12 @@ packages=(
   libarchive-dev nettle-dev zstd btrfs-progs
   # rootless containers: newuidmap/newgidmap for subuid ranges; podman rootless networking
   uidmap slirp4netns
+  # reference runtimes the tests and tests/bench compare with, and bench's syscall count
+  runc crun strace
+  # the suites' host tools: pgrep/mount/losetup/nsenter (above), cpio for the VM initramfs
+  cpio
+  # compiler cache: scripts/test.sh's Release build reuses objects (optional)
+  ccache
 )
 
 missing=()

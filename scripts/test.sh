@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the dependencies, build normally (build/) and with sanitizers
-# (build-asan/), then run the tests:
+# (build-asan/), check that a Release build of the shipped binaries compiles
+# without warnings (build-release/, no tests, ccache when installed), then run
+# the tests:
 #   - every test in build/
 #   - every test again in build-asan/ (ASan+UBSan; leaks fail the run)
 # Extra arguments go to both ctest runs, e.g. `scripts/test.sh -L unit`.
@@ -11,6 +13,7 @@ cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
 scripts/build.sh
 scripts/build.sh --sanitize
+scripts/build.sh --release
 
 failed=()
 ctest --test-dir build --output-on-failure "$@" || failed+=("build")
