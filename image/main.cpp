@@ -10,6 +10,7 @@
 
 #include "image/bundle.hpp"
 #include "image/store.hpp"
+#include "runtime/version/version.hpp"
 #include "spec/error.hpp"
 
 namespace {
@@ -27,6 +28,7 @@ constexpr const char* kUsage =
     "  remove BUNDLE      unmount and delete a bundle made by create\n"
     "  gc                 delete layers that no bundle uses\n"
     "  list               bundles and layers in the store\n"
+    "  --version          print the version\n"
     "\n"
     "The store is --store DIR, else $OCI_RUN_IMAGE_STORE, else /var/lib/oci-run-image.\n";
 
@@ -202,6 +204,10 @@ int main(int argc, char** argv) {
       std::string val;
       if (a.option("--store", val)) store = val;
       else break;
+    }
+    if (a.more() && (a.peek() == "--version" || a.peek() == "version")) {
+      std::fputs(oci::version::header("oci-run-image").c_str(), stdout);
+      return 0;
     }
     if (!a.more() || a.peek() == "--help" || a.peek() == "-h" || a.peek() == "help") {
       std::fputs(kUsage, a.more() ? stdout : stderr);

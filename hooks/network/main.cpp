@@ -21,6 +21,7 @@
 #include "hooks/network/error.hpp"
 #include "hooks/network/hook.hpp"
 #include "hooks/network/store.hpp"
+#include "runtime/version/version.hpp"
 
 namespace {
 
@@ -71,7 +72,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (cmd == "--version" || cmd == "version") {
-    std::cout << "oci-run-network " << OCI_RUN_VERSION << "\n";
+    std::cout << oci::version::header("oci-run-network");
     return 0;
   }
   ocinet::Manager m(ocinet::Store(ocinet::Store::root_from_env()));

@@ -37,6 +37,9 @@ int cmd_update(const GlobalOptions&, int, char**);
 int cmd_events(const GlobalOptions&, int, char**);
 int cmd_ps(const GlobalOptions&, int, char**);
 
+// The lines of `oci-run --version` (runc's format: version, commit, spec, libseccomp).
+std::string version_text();
+
 // Sizes as runc's flags take them: "100m", "1g", "512", "-1".
 int64_t parse_size(const std::string& flag, const std::string& text);
 

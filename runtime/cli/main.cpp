@@ -59,7 +59,8 @@ void usage() {
       "  --rootless true|false|auto  rootless mode: cgroups only where delegated\n"
       "                          (default auto: when not run by root)\n"
       "  -v, --version           print the version\n"
-      "  -h, --help              show this help\n");
+      "  -h, --help              show this help\n"
+      "\n`oci-run help COMMAND` or `oci-run COMMAND --help` shows a command's options.\n");
 }
 
 // Root: /run/oci-run. Another user (or root of a user namespace, with XDG_RUNTIME_DIR set): $XDG_RUNTIME_DIR/oci-run, else
@@ -113,7 +114,7 @@ int main(int argc, char** argv) {
       case kRootless: g.rootless = optarg ? optarg : "true"; break;
       case kCriu: break;
       case 'v':
-        std::printf("oci-run version %s\nspec: %s\n", OCI_RUN_VERSION, oci::spec::kOciVersion);
+        std::fputs(oci::cli::version_text().c_str(), stdout);
         return 0;
       case 'h': usage(); return 0;
       default:
@@ -139,6 +140,19 @@ int main(int argc, char** argv) {
     return 1;
   }
   const char* name = argv[optind];
+  if (std::strcmp(name, "help") == 0) {  // `help` and `help COMMAND`, as runc
+    if (optind + 1 >= argc) {
+      usage();
+      return 0;
+    }
+    name = argv[optind + 1];
+    static char help_flag[] = "--help";
+    char* help_argv[] = {argv[optind + 1], help_flag, nullptr};
+    for (const auto& c : kCommands)
+      if (std::strcmp(c.name, name) == 0) return c.fn(g, 2, help_argv);
+    oci::log::error(std::string("unknown command: ") + name);
+    return 1;
+  }
   for (const auto& c : kCommands) {
     if (std::strcmp(c.name, name) != 0) continue;
     try {

@@ -1,0 +1,24 @@
+// `oci-run --version`, in runc's line format (podman shows it as it is).
+#include <seccomp.h>
+
+#include <string>
+
+#include "runtime/cli/commands.hpp"
+#include "runtime/version/version.hpp"
+#include "spec/state.hpp"
+
+namespace oci::cli {
+
+std::string version_text() {
+  std::string out = oci::version::header("oci-run");
+  out += "spec: ";
+  out += oci::spec::kOciVersion;
+  out += '\n';
+  // The libseccomp oci-run runs with (linked statically: the one it was built with).
+  if (const scmp_version* v = seccomp_version())
+    out += "libseccomp: " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+           std::to_string(v->micro) + "\n";
+  return out;
+}
+
+}  // namespace oci::cli
