@@ -31,10 +31,11 @@ def test_exec_output_and_exit_code(runtime, running):
 
 
 def test_exec_user_cwd_env(runtime, running):
-    r = runtime.cmd("exec", "--user", "65534:65534", "--cwd", "/tmp/newdir", "-e", "A=1", "--env", "B=two",
+    # an existing cwd: exec does not create a missing one (test_exec_cwd_missing_fails)
+    r = runtime.cmd("exec", "--user", "65534:65534", "--cwd", "/tmp", "-e", "A=1", "--env", "B=two",
                     running, "sh", "-c", 'id -u; id -g; pwd; echo "$A $B"')
     assert r.returncode == 0, r
-    assert r.stdout.split("\n")[:4] == ["65534", "65534", "/tmp/newdir", "1 two"]
+    assert r.stdout.split("\n")[:4] == ["65534", "65534", "/tmp", "1 two"]
 
 
 def test_exec_joins_every_namespace_and_cgroup(runtime, running):
