@@ -30,6 +30,19 @@ void validate_process(const Process& process, std::string_view source, std::stri
 void validate_resources(const Resources& resources, std::string_view source,
                         std::string_view path);
 
+// The namespace type ("network", "ipc", "uts") a namespaced sysctl belongs
+// to; "" for any other name (validation refuses those).
+std::string_view sysctl_namespace(std::string_view name);
+
+// Mount destinations inside /proc (runc's rule): a procfs on /proc itself and
+// the few files lxcfs emulates (/proc/{cpuinfo,diskstats,meminfo,stat,swaps,
+// uptime,loadavg,slabinfo}, /proc/sys/kernel/ns_last_pid) are the only ones
+// allowed. `dest` is container-absolute, resolved or not (it is cleaned
+// lexically here). Returns "" when allowed, else the problem; a bind mount on
+// /proc itself is allowed only when `bind_source_is_procfs`.
+std::string proc_destination_problem(std::string_view dest, std::string_view type, bool bind,
+                                     bool bind_source_is_procfs);
+
 // True for "1.0.0", "1.3.0", "1.0.2-dev", "1.1.0-rc.1": a SemVer 2.0 with major 1.
 bool is_supported_oci_version(std::string_view version);
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "spec/cpu_list.hpp"
 #include "spec/error.hpp"
@@ -45,6 +46,11 @@ constexpr std::string_view kMemoryPolicyModes[] = {
 };
 constexpr std::string_view kMemoryPolicyFlags[] = {
     "MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"};
+// Largest uid/gid a process may take (runc: math.MaxInt32).
+constexpr uint32_t kMaxId = 2147483647;
+// sethostname/setdomainname accept at most this many bytes (__NEW_UTS_LEN).
+constexpr size_t kMaxUtsName = 64;
+
 constexpr std::string_view kTimeOffsetClocks[] = {"monotonic", "boottime"};
 
 // IPC namespace sysctls (besides the fs.mqueue.* prefix).
@@ -98,6 +104,34 @@ std::string range_problem(long long lo, long long hi, long long got) {
          std::to_string(got);
 }
 
+// "/a//b/./c/../d" -> "/a/b/d" (absolute paths only; ".." stops at "/").
+std::string clean_abs(std::string_view p) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    std::string_view c = p.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (auto c : parts) {
+    out += '/';
+    out += c;
+  }
+  return out.empty() ? "/" : out;
+}
+
+constexpr std::string_view kProcMountAllowList[] = {
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",   "/proc/swaps",
+    "/proc/uptime",  "/proc/loadavg",   "/proc/slabinfo", "/proc/sys/kernel/ns_last_pid",
+};
+
 // ------------------------------------------------------------ the checks
 
 class Checker {
@@ -149,6 +183,10 @@ void Checker::mount(const Mount& m, size_t i, bool userns) const {
       idmap = o;
     }
   }
+  // A bind mount on /proc itself depends on its source: checked at mount time.
+  if (std::string problem = proc_destination_problem(m.destination, m.type, bind, bind);
+      !problem.empty())
+    fail(item("mounts", i, "destination"), problem);
   // Unknown options are passed to the filesystem as data ("mode=755", "size=64k").
   if (m.type.empty() && !bind) fail(item("mounts", i, "type"), "required for non-bind mounts");
   if (!m.uid_mappings.empty()) id_mappings(m.uid_mappings, item("mounts", i, "uidMappings"));
@@ -179,6 +217,14 @@ void Checker::hooks(const std::vector<Hook>& list, std::string_view base) const 
 
 void Checker::process(const Process& p, std::string_view prefix) const {
   if (p.args.empty()) fail(join(prefix, "args"), "must not be empty");
+  // setresuid/setresgid take (uid_t)-1 as "leave unchanged": 4294967295 would
+  // keep root. runc's range is that of a Go int32.
+  if (p.user.uid > kMaxId) fail(join(prefix, "user.uid"), range_problem(0, kMaxId, p.user.uid));
+  if (p.user.gid > kMaxId) fail(join(prefix, "user.gid"), range_problem(0, kMaxId, p.user.gid));
+  for (size_t i = 0; i < p.user.additional_gids.size(); ++i)
+    if (p.user.additional_gids[i] > kMaxId)
+      fail(item(join(prefix, "user.additionalGids"), i),
+           range_problem(0, kMaxId, p.user.additional_gids[i]));
   if (!is_abs(p.cwd)) fail(join(prefix, "cwd"), not_abs(p.cwd));
   for (size_t i = 0; i < p.env.size(); ++i) {
     const std::string& e = p.env[i];
@@ -435,13 +481,13 @@ void Checker::sysctl(const Linux& l) const {
   for (const auto& [name, value] : l.sysctl) {
     if (!valid_sysctl_name(name))
       fail(key("linux.sysctl", name), "invalid sysctl name (must not contain \"/\" or \"..\")");
-    std::string_view n = name;
-    if (contains(kIpcSysctls, n) || n.rfind("fs.mqueue.", 0) == 0) {
+    std::string_view ns = sysctl_namespace(name);
+    if (ns == "ipc") {
       if (!l.has_namespace("ipc")) fail(key("linux.sysctl", name), "requires an ipc namespace");
-    } else if (n.rfind("net.", 0) == 0) {
+    } else if (ns == "network") {
       if (!l.has_namespace("network"))
         fail(key("linux.sysctl", name), "requires a network namespace");
-    } else if (n == "kernel.hostname" || n == "kernel.domainname") {
+    } else if (ns == "uts") {
       if (!l.has_namespace("uts")) fail(key("linux.sysctl", name), "requires a uts namespace");
     } else {
       fail(key("linux.sysctl", name),
@@ -462,6 +508,10 @@ void Checker::config(const Config& c) const {
   bool own_uts = c.linux && c.linux->find_namespace("uts");
   if (!c.hostname.empty() && !own_uts) fail("hostname", "requires a uts namespace (new, or joined by path)");
   if (!c.domainname.empty() && !own_uts) fail("domainname", "requires a uts namespace (new, or joined by path)");
+  if (c.hostname.size() > kMaxUtsName)
+    fail("hostname", "longer than " + std::to_string(kMaxUtsName) + " bytes (" + std::to_string(c.hostname.size()) + ")");
+  if (c.domainname.size() > kMaxUtsName)
+    fail("domainname", "longer than " + std::to_string(kMaxUtsName) + " bytes (" + std::to_string(c.domainname.size()) + ")");
 
   bool userns = c.linux && c.linux->find_namespace("user");
   for (size_t i = 0; i < c.mounts.size(); ++i) mount(c.mounts[i], i, userns);
@@ -526,6 +576,25 @@ bool is_supported_oci_version(std::string_view version) {
   std::string_view minor = v.substr(dot1 + 1, dot2 - dot1 - 1);
   std::string_view patch = v.substr(dot2 + 1);
   return major == "1" && valid_number(minor) && valid_number(patch);
+}
+
+std::string_view sysctl_namespace(std::string_view n) {
+  if (contains(kIpcSysctls, n) || n.rfind("fs.mqueue.", 0) == 0) return "ipc";
+  if (n.rfind("net.", 0) == 0) return "network";
+  if (n == "kernel.hostname" || n == "kernel.domainname") return "uts";
+  return "";
+}
+
+std::string proc_destination_problem(std::string_view dest, std::string_view type, bool bind,
+                                     bool bind_source_is_procfs) {
+  std::string d = clean_abs(dest);
+  if (d == "/proc") {
+    if ((!bind && type == "proc") || (bind && bind_source_is_procfs)) return "";
+    return quote(d) + " cannot be mounted because it is not of type proc";
+  }
+  if (d.rfind("/proc/", 0) != 0) return "";
+  if (contains(kProcMountAllowList, d)) return "";
+  return quote(d) + " cannot be mounted because it is inside /proc";
 }
 
 void validate(const Config& config, std::string_view source) { Checker(source).config(config); }

@@ -92,9 +92,10 @@ int cmd_exec(const GlobalOptions& g, int argc, char** argv) {
       for (auto& name : split_commas(cap)) {
         if (!spec::find_capability(name)) throw Error("exec: unknown capability \"" + name + "\"");
         if (!p.capabilities) p.capabilities.emplace();
+        // As runc (CVE-2022-29162): not inheritable or ambient, so that a
+        // non-root exec user does not keep it across its own execve.
         for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective,
-                          &p.capabilities->permitted, &p.capabilities->inheritable,
-                          &p.capabilities->ambient}) {
+                          &p.capabilities->permitted}) {
           if (!*set) set->emplace();
           (*set)->push_back(name);
         }

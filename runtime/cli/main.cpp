@@ -128,7 +128,9 @@ int main(int argc, char** argv) {
     g.rootless_mode = g.rootless == "true";
   else if (early_error.empty())
     early_error = "invalid --rootless \"" + g.rootless + "\": use true, false or auto";
-  oci::log::init(g.log_path, g.log_json, g.debug);
+  // A --log file that cannot be opened is an error (as runc), not silence.
+  if (std::string err = oci::log::init(g.log_path, g.log_json, g.debug); !err.empty() && early_error.empty())
+    early_error = err;
   if (log_format != "json" && log_format != "text" && early_error.empty())
     early_error = "invalid --log-format \"" + log_format + "\": use text or json";
   if (!early_error.empty()) {

@@ -108,7 +108,10 @@ void wait_child(pid_t pid) {
 pid_t create(const CreateOptions& opts) {
   validate_id(opts.id);
   std::string bundle = fs::absolute(opts.bundle.empty() ? "." : opts.bundle);
-  spec::Config config = spec::load_config(fs::join(bundle, "config.json"));
+  const std::string config_path = fs::join(bundle, "config.json");
+  // Kept in the state dir: exec never reads the bundle's file again.
+  const std::string config_text = fs::read_file(config_path);
+  spec::Config config = spec::parse_config(config_text, config_path);
   check_implemented(config);
   if (!config.root) throw Error("config.json: root: missing");
   std::string rootfs = config.root->path[0] == '/' ? fs::clean(config.root->path)
@@ -119,6 +122,9 @@ pid_t create(const CreateOptions& opts) {
   bool has_process = config.process.has_value();
   if (has_process && config.process->terminal && opts.console_socket.empty() && opts.detached)
     throw Error("process.terminal is true but no --console-socket was given");
+  if (!opts.console_socket.empty() && !(has_process && config.process->terminal))
+    throw Error("--console-socket " + opts.console_socket +
+                ": cannot use a console socket when process.terminal is false");
 
   // Compiled here so that a profile libseccomp cannot express fails before any
   // side effect; the child loads it. NOTIFY: the agent is connected now, too.
@@ -133,6 +139,7 @@ pid_t create(const CreateOptions& opts) {
   linux_::NsPlan plan = linux_::plan_namespaces(config.linux ? &*config.linux : nullptr);
   std::vector<linux_::OpenNs> parent_ns = linux_::open_namespaces(plan.parent_join);
   std::vector<linux_::OpenNs> child_ns = linux_::open_namespaces(plan.child_join);
+  if (config.linux) linux_::check_sysctl_namespaces(*config.linux, child_ns);
   UniqueFd console;
   if (has_process && config.process->terminal) {
     if (!opts.console_socket.empty()) console = unix_socket::connect(opts.console_socket, "console socket");
@@ -143,6 +150,7 @@ pid_t create(const CreateOptions& opts) {
   // Side effects start here; each owner undoes its part if we fail.
   ContainerDir dir = ContainerDir::create(opts.root, opts.id);
   fault::fault_point("create:after-state-dir");
+  dir.save_config(config_text);
   // Recorded before the first mkdir (as planned) and again at once after
   // (exactly): if this process is killed before state.json exists, `delete`
   // still finds the cgroup to remove (kCreatingCgroupFile).
@@ -154,6 +162,10 @@ pid_t create(const CreateOptions& opts) {
   fs::write_file_atomic(fs::join(dir.path(), kCreatingCgroupFile),
                         cgroups::to_json(cgroup.record()).dump(), 0600);
   fault::fault_point("create:after-cgroup");
+  // Another container's (or anyone's) processes already there share our
+  // limits and are frozen, killed and counted with us: runc warns.
+  if (auto others = cgroups::pids(cgroup.record()); !others.empty())
+    log::warn("container's cgroup is not empty: " + std::to_string(others.size()) + " process(es) found");
   if (::mkfifo(dir.fifo_path().c_str(), 0600) != 0) throw sys_error("mkfifo " + dir.fifo_path());
   UniqueFd fifo(::open(dir.fifo_path().c_str(), O_RDWR | O_CLOEXEC));
   if (!fifo) throw sys_error("open " + dir.fifo_path());

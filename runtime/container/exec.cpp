@@ -124,7 +124,7 @@ struct ChildCtx {
     // held, with it right before execve.
     if (c.seccomp && !c.process->no_new_privileges)
       linux_::install_seccomp(*c.seccomp, c.seccomp_listener_fd, go->payload);
-    linux_::ExecImage image = linux_::prepare_process(*c.process, {});
+    linux_::ExecImage image = linux_::prepare_process(*c.process, {}, linux_::CwdMissing::Fail);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -149,7 +149,7 @@ spec::Process container_process(const std::string& root, const std::string& id) 
   if (!dir) throw Error("container does not exist");
   auto s = dir->load();
   if (!s) throw Error("container " + id + " is being created");
-  spec::Config c = spec::load_config(fs::join(s->bundle, "config.json"));
+  spec::Config c = dir->load_config();
   return c.process ? *c.process : spec::Process{};
 }
 
@@ -160,6 +160,9 @@ pid_t exec(const ExecOptions& o) {
   if (p.args.empty()) throw Error("exec: process.args must not be empty");
   if (p.terminal && o.console_socket.empty() && o.console_fd < 0)
     throw Error("process.terminal is true but no --console-socket was given");
+  if (!o.console_socket.empty() && !p.terminal)
+    throw Error("--console-socket " + o.console_socket +
+                ": cannot use a console socket when process.terminal is false (use --tty)");
 
   auto dir = ContainerDir::open(o.root, o.id, true);
   if (!dir) throw Error("container does not exist");
@@ -180,7 +183,7 @@ pid_t exec(const ExecOptions& o) {
   std::optional<linux_::SeccompFilter> seccomp;
   UniqueFd seccomp_listener;
   std::string seccomp_metadata, seccomp_status;
-  spec::Config c = spec::load_config(fs::join(s->bundle, "config.json"));
+  spec::Config c = dir->load_config();  // as create read it, not the bundle's current file
   // linux.personality applies to every process of the container (as runc).
   std::optional<spec::Personality> personality;
   if (c.linux) personality = c.linux->personality;

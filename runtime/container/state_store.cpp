@@ -13,6 +13,7 @@
 #include "runtime/hooks/runner.hpp"
 #include "runtime/util/fs.hpp"
 #include "spec/error.hpp"
+#include "spec/parse.hpp"
 
 namespace oci::container {
 
@@ -151,6 +152,22 @@ std::optional<PersistedState> ContainerDir::load() const {
 
 void ContainerDir::save(const PersistedState& s) const {
   fs::write_file_atomic(path_ + "/state.json", to_json(s), 0600);
+}
+
+void ContainerDir::save_config(const std::string& text) const {
+  fs::write_file_atomic(path_ + "/config.json", text, 0600);
+}
+
+spec::Config ContainerDir::load_config() const {
+  int f = ::openat(fd(), "config.json", O_RDONLY | O_CLOEXEC);
+  if (f < 0) {
+    if (errno == ENOENT)
+      throw Error("container " + id_ + ": its state has no config.json (created by an older oci-run?); "
+                  "the bundle's config.json is not read after create");
+    throw sys_error("open " + path_ + "/config.json");
+  }
+  ::close(f);
+  return spec::parse_config(fs::read_file_at(fd(), "config.json"), path_ + "/config.json");
 }
 
 void ContainerDir::remove() {

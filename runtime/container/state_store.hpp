@@ -1,6 +1,9 @@
 // The state root: one directory per container under --root, holding
 //   state.json   what later commands need (pid + start time, bundle, cgroups...)
 //   exec.fifo    present while the container is "created" (start removes it)
+//   config.json  the bundle's config.json as `create` read it: what `exec`
+//                takes from the config (process defaults, seccomp,
+//                personality) comes from here, never from the bundle again
 // Every command that changes a container holds an exclusive flock on its dir.
 #pragma once
 
@@ -70,6 +73,9 @@ class ContainerDir {
   std::optional<PersistedState> load() const;  // nullopt while still being created
   void save(const PersistedState& s) const;    // atomic
   std::string fifo_path() const { return path_ + "/exec.fifo"; }
+  // The config text `create` used (atomic, 0600), and that config parsed.
+  void save_config(const std::string& text) const;
+  spec::Config load_config() const;
 
   void commit() { remove_on_destroy_ = false; }
   void remove();  // remove files and the dir (delete)

@@ -22,7 +22,16 @@ struct Packet {
   std::string payload;
 };
 
+// The largest payload a packet carries (the receive buffer, less the type).
+inline constexpr size_t kMaxPayload = 65535;
+
+// An Error payload longer than kMaxPayload is cut (and says so) rather than
+// lost; any other over-long payload is an error.
 void send_packet(int fd, Msg type, const std::string& payload = "");
-std::optional<Packet> recv_packet(int fd);  // nullopt on EOF
+// nullopt on EOF. A packet cut by the kernel (MSG_TRUNC) is an error unless it
+// is an Error, whose message is kept with a note.
+std::optional<Packet> recv_packet(int fd);
+// `message` cut to at most `limit` bytes, ending in "... (N bytes truncated)".
+std::string truncate_message(const std::string& message, size_t limit);
 
 }  // namespace oci::container

@@ -149,7 +149,7 @@ void run_init(const InitContext& ctx) {
   // process's identity is applied; the rest of this init is filtered (as runc).
   if (ctx.seccomp && !p.no_new_privileges)
     install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
-  linux_::ExecImage image = prepare_process(p, ctx.extra_env);
+  linux_::ExecImage image = prepare_process(p, ctx.extra_env, CwdMissing::Create);
 
   prepare_signals();
   container::send_packet(ctx.sync_fd, Msg::Ready);

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <spawn.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fs.hpp"
 #include "spec/error.hpp"
+#include "spec/parse.hpp"
 #include "spec/tables.hpp"
 
 namespace oci::linux_ {
@@ -76,6 +78,24 @@ std::vector<OpenNs> open_namespaces(const std::vector<JoinNs>& joins) {
     out.push_back({j, std::move(fd)});
   }
   return out;
+}
+
+void check_sysctl_namespaces(const spec::Linux& linux, const std::vector<OpenNs>& joined) {
+  for (const auto& [name, value] : linux.sysctl) {
+    std::string_view type = spec::sysctl_namespace(name);
+    for (const auto& j : joined) {
+      if (j.ns.type != type) continue;
+      const auto* info = spec::find_namespace(j.ns.type);
+      std::string own = "/proc/self/ns/" + std::string(info ? info->proc : std::string_view(j.ns.type));
+      struct stat theirs, ours;
+      if (::fstat(j.fd.get(), &theirs) != 0) throw sys_error("stat " + j.ns.path);
+      if (::stat(own.c_str(), &ours) != 0) throw sys_error("stat " + own);
+      if (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
+        throw Error("config.json: linux.sysctl.\"" + name + "\": not allowed in host " + j.ns.type +
+                    " namespace (linux.namespaces[" + std::to_string(j.ns.index) + "].path " + j.ns.path +
+                    " is the runtime's own)");
+    }
+  }
 }
 
 void join(const OpenNs& ns) {

@@ -45,6 +45,11 @@ struct OpenNs {
 std::vector<OpenNs> open_namespaces(const std::vector<JoinNs>& joins);
 void join(const OpenNs& ns);  // setns
 
+// linux.sysctl keys of a namespace joined by path that is the runtime's own
+// (same inode as /proc/self/ns/<type>) would be written on the host: refused,
+// as runc ("... not allowed in host network namespace"). Before any side effect.
+void check_sysctl_namespaces(const spec::Linux& linux, const std::vector<OpenNs>& joined);
+
 // Remembers this process's pid namespace for children and switches back to it
 // on destruction: after a clone into a joined pid namespace, our own later
 // children (hooks, sanitizer helpers) must not land in the container's.

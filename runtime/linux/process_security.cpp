@@ -220,9 +220,10 @@ void close_fds_except(int first, std::vector<int> keep) {
   if (sys::close_range(from, ~0U, 0) != 0) throw sys_error("close_range: close the runtime's fds");
 }
 
-ExecImage prepare_process(const spec::Process& p, const std::vector<std::string>& extra_env) {
+ExecImage prepare_process(const spec::Process& p, const std::vector<std::string>& extra_env,
+                          CwdMissing missing_cwd) {
   if (::chdir(p.cwd.c_str()) != 0) {
-    if (errno != ENOENT) throw sys_error("chdir " + p.cwd);
+    if (errno != ENOENT || missing_cwd == CwdMissing::Fail) throw sys_error("chdir to cwd " + p.cwd);
     fs::mkdir_p(p.cwd, 0755);
     if (::chdir(p.cwd.c_str()) != 0) throw sys_error("chdir " + p.cwd);
   }

@@ -40,9 +40,13 @@ struct ExecImage {
 // container (CVE-2024-21626). Must run before any seccomp filter.
 void close_fds_except(int first, std::vector<int> keep);
 
-// Inside the container's root and namespaces: cwd (created if missing),
-// rlimits, user and capabilities, the executable lookup (as the final user)
-// and no_new_privs. The last step before exec.
-ExecImage prepare_process(const spec::Process& p, const std::vector<std::string>& extra_env);
+// Inside the container's root and namespaces: cwd, rlimits, user and
+// capabilities, the executable lookup (as the final user) and no_new_privs.
+// The last step before exec. A missing cwd is created (as root) only for the
+// container's init (`CwdMissing::Create`); an exec into a missing directory
+// fails, as runc's.
+enum class CwdMissing { Create, Fail };
+ExecImage prepare_process(const spec::Process& p, const std::vector<std::string>& extra_env,
+                          CwdMissing missing_cwd);
 
 }  // namespace oci::linux_

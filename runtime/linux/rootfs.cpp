@@ -4,11 +4,13 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <map>
 
 #include "runtime/cgroups/mount.hpp"
@@ -22,6 +24,7 @@
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fs.hpp"
 #include "spec/error.hpp"
+#include "spec/parse.hpp"
 #include "spec/tables.hpp"
 
 namespace oci::linux_ {
@@ -71,9 +74,60 @@ void mount_tmpfs_copyup(int rootfd, const std::string& dest, const std::string& 
              "remount tmpfs on " + dest + " read-only");
 }
 
+std::string fd_target(int fd) {
+  char buf[PATH_MAX + 1];
+  std::string link = fd_path(fd);
+  ssize_t n = ::readlink(link.c_str(), buf, PATH_MAX);
+  if (n < 0) throw sys_error("readlink " + link);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+// Where the container path `dest` leads, symlinks resolved inside the root,
+// creating nothing: the longest existing prefix, resolved, plus the rest.
+std::string resolve_in_root(int rootfd, const std::string& dest) {
+  const std::string root = fd_target(rootfd);
+  std::string prefix = dest, rest;
+  for (;;) {
+    if (UniqueFd fd = open_in_root(rootfd, prefix, Create::None)) {
+      std::string real = fd_target(fd.get());
+      if (real == root) return fs::clean("/" + rest);
+      if (real.size() > root.size() && real.compare(0, root.size(), root) == 0 && real[root.size()] == '/')
+        return fs::clean(real.substr(root.size()) + rest);
+      throw Error("mount " + dest + ": resolves to " + real + ", outside the rootfs " + root);
+    }
+    if (prefix == "/") return dest;
+    std::string parent, name;
+    split_parent(prefix, parent, name);
+    rest = "/" + name + rest;
+    prefix = parent;
+  }
+}
+
+// runc's rule for destinations inside /proc (spec::proc_destination_problem),
+// on the destination as the kernel will resolve it in the rootfs: `mnt ->
+// /proc` makes /mnt/sys a mount on /proc/sys.
+void check_proc_destination(int rootfd, const std::string& dest, const spec::Mount& m, bool bind,
+                            const std::string& bind_source) {
+  std::string resolved = resolve_in_root(rootfd, dest);
+  bool source_procfs = false;
+  if (bind && resolved == "/proc") {
+    struct statfs sfs;
+    source_procfs = ::statfs(bind_source.c_str(), &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
+  }
+  std::string problem = spec::proc_destination_problem(resolved, m.type, bind, source_procfs);
+  if (problem.empty()) return;
+  if (resolved != dest) problem += " (destination " + dest + " resolves to " + resolved + " in the rootfs)";
+  throw Error("mount " + dest + ": " + problem);
+}
+
 void mount_one(int rootfd, const spec::Mount& given, const RootfsContext& ctx) {
   std::string dest = fs::clean(given.destination);
   MountPlan plan = plan_mount(given);
+  {
+    std::string src = given.source.empty() || given.source[0] == '/' ? given.source
+                                                                     : fs::join(ctx.bundle, given.source);
+    check_proc_destination(rootfd, dest, given, plan.bind, src);
+  }
   const spec::Mount* mp = &given;
   spec::Mount sys_bind;
   if (given.type == "sysfs" && ctx.in_userns && !ctx.own_netns) {

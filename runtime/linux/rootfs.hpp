@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "runtime/cgroups/hierarchy.hpp"
 #include "runtime/container/state_store.hpp"
@@ -42,6 +44,13 @@ struct RootfsContext {
 void prepare_rootfs(const RootfsContext& ctx);
 // pivot_root (or MS_MOVE + chroot with --no-pivot); cwd becomes "/".
 void enter_rootfs(const RootfsContext& ctx);
+// --no-pivot: the mount points of every full procfs and sysfs (root "/") of
+// the mountinfo text that are outside `rootfs` (a real path), in mountinfo
+// order. Left in the container's mount namespace they would let a process
+// with a user namespace of its own mount a fresh, unmasked procfs (the
+// kernel's mnt_too_revealing check passes while a full one is mounted).
+std::vector<std::string> revealing_mounts_outside(std::string_view mountinfo, const std::string& rootfs);
+
 // After entering: root.readonly and rootfsPropagation.
 void finalize_rootfs(const RootfsContext& ctx);
 // The id of the mount `path` is on (statx STATX_MNT_ID); 0 if unknown.

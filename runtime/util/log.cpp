@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "spec/error.hpp"
+
 namespace oci::log {
 namespace {
 
@@ -42,12 +44,14 @@ void emit(const char* level, const std::string& msg, bool to_stderr) {
 
 }  // namespace
 
-void init(const std::string& path, bool json, bool debug) {
+std::string init(const std::string& path, bool json, bool debug) {
   g_json = json;
   g_debug = debug;
   if (!path.empty()) {
     g_fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (g_fd < 0) return sys_error("open log file " + path).what();
   }
+  return "";
 }
 
 std::string rfc3339_now(bool nanos) {

@@ -6,7 +6,10 @@
 
 namespace oci::log {
 
-void init(const std::string& path, bool json, bool debug);
+// Opens --log FILE (appending, created if missing). Returns the error
+// ("open log file PATH: No such file or directory"), "" on success; without
+// the file, messages still go to stderr.
+std::string init(const std::string& path, bool json, bool debug);
 void error(const std::string& msg);  // the one error line of a failed command
 void warn(const std::string& msg);
 void debug(const std::string& msg);  // only with --debug

@@ -263,3 +263,75 @@ def test_missing_bundle_dir(runtime, tmp_path):
     assert r.returncode != 0
     assert str(tmp_path / "nope") in r.stderr
     assert runtime.list_ids() == []
+
+
+# --------------------------------------------------------------------------- issue 15 item 7
+
+RUNC = "/usr/sbin/runc"
+
+
+def test_log_into_missing_directory_fails(runtime, tmp_path):
+    """--log into a missing directory is an error naming the file (as runc),
+    not a silently dropped log."""
+    log = tmp_path / "no-such-dir" / "oci.log"
+    r = runtime.cmd("list", global_args=("--log", str(log)))
+    assert r.returncode != 0, str(r)
+    assert f"open log file {log}: No such file or directory" in r.stderr, str(r)
+    if os.access(RUNC, os.X_OK):
+        import subprocess
+        rc = subprocess.run([RUNC, "--root", str(tmp_path / "runc-root"), "--log", str(log), "list"],
+                            capture_output=True, text=True, timeout=10)
+        assert rc.returncode == r.returncode, f"runc: {rc}"
+
+
+def test_console_socket_without_terminal_fails(bundle, runtime, tmp_path):
+    """create --console-socket with process.terminal false: a clear error,
+    before anything is made (runc: "cannot use console socket if runc will
+    not detach or allocate tty")."""
+    with bundle.edit() as c:
+        c["process"]["terminal"] = False
+    assert_create_fails(runtime, bundle, "cannot use a console socket when process.terminal is false",
+                        extra=("--console-socket", str(tmp_path / "none.sock")))
+
+
+@pytest.mark.parametrize("field", ["hostname", "domainname"])
+def test_long_hostname_refused_up_front(bundle, runtime, field):
+    """A 300,000-char hostname was lost as "container init exited before it
+    was ready": refused in validation (the kernel takes 64 bytes)."""
+    with bundle.edit() as c:
+        c[field] = "h" * 300000
+    assert_create_fails(runtime, bundle, f"{field}: longer than 64 bytes (300000)")
+
+
+def test_long_init_error_is_truncated_not_lost(bundle, runtime):
+    """An init error longer than a sync message (a 300,000-char cwd) arrives
+    cut, with a note, instead of "container init exited before it was ready"."""
+    with bundle.edit() as c:
+        c["process"]["cwd"] = "/" + "a" * 300000
+    r = assert_create_fails(runtime, bundle, "chdir to cwd /aaaa", "bytes, truncated)")
+    assert "exited before it was ready" not in r.stderr
+    assert len(r.stderr) < 70000
+
+
+def test_non_empty_cgroup_warns(bundle, make_extra_bundle, runtime):
+    """A container whose cgroup already holds another container's processes:
+    a warning, as runc 1.1 ("container's cgroup is not empty")."""
+    first = runtime.new_id("first")
+    path = f"/oci-it-shared-{first}"
+    with bundle.edit() as c:
+        c["linux"]["cgroupsPath"] = path
+    bundle.set_args("sleep", "60")
+    runtime.create(bundle, first)
+    second_bundle = make_extra_bundle("sleep", "60")
+    with second_bundle.edit() as c:
+        c["linux"]["cgroupsPath"] = path
+    second = runtime.new_id("second")
+    r = runtime.create(second_bundle, second)
+    assert "container's cgroup is not empty: 1 process(es) found" in r.stderr, str(r)
+    runtime.delete(second, force=True, check=False)
+    runtime.delete(first, force=True)
+    # an empty cgroup: no warning
+    third = runtime.new_id("third")
+    r = runtime.create(second_bundle, third)
+    assert "not empty" not in r.stderr, str(r)
+    runtime.delete(third, force=True)

@@ -31,10 +31,11 @@ def test_exec_output_and_exit_code(runtime, running):
 
 
 def test_exec_user_cwd_env(runtime, running):
-    r = runtime.cmd("exec", "--user", "65534:65534", "--cwd", "/tmp/newdir", "-e", "A=1", "--env", "B=two",
+    # an existing cwd: exec does not create a missing one (test_exec_cwd_missing_fails)
+    r = runtime.cmd("exec", "--user", "65534:65534", "--cwd", "/tmp", "-e", "A=1", "--env", "B=two",
                     running, "sh", "-c", 'id -u; id -g; pwd; echo "$A $B"')
     assert r.returncode == 0, r
-    assert r.stdout.split("\n")[:4] == ["65534", "65534", "/tmp/newdir", "1 two"]
+    assert r.stdout.split("\n")[:4] == ["65534", "65534", "/tmp", "1 two"]
 
 
 def test_exec_joins_every_namespace_and_cgroup(runtime, running):
@@ -288,3 +289,41 @@ def test_exec_lsm_refused_without_the_lsm(runtime, running, flag, value, want):
         pytest.skip("SELinux is enabled here")
     r = runtime.cmd("exec", flag, value, running, "true")
     assert r.returncode != 0 and want in r.stderr, r
+
+
+# --------------------------------------------------------------------------- issue 15 item 7
+
+
+def test_exec_cwd_missing_fails(bundle, runtime, running):
+    """exec --cwd to a missing directory fails (as runc) instead of creating it
+    as root before the switch to the exec user."""
+    r = runtime.cmd("exec", "-u", "1000:1000", "--cwd", "/oci-it-missing/sub", running, "pwd")
+    assert r.returncode != 0, f"exec into a missing cwd ran: {r}"
+    assert "chdir to cwd /oci-it-missing/sub: No such file or directory" in r.stderr, str(r)
+    assert not (bundle.rootfs / "oci-it-missing").exists(), "exec created the missing cwd"
+    r = runtime.cmd("exec", "--cwd", "/tmp", running, "pwd")
+    assert r.returncode == 0 and r.stdout.strip() == "/tmp", str(r)
+
+
+@pytest.mark.parametrize("user", ["0:0", "1000:1000"])
+def test_exec_cap_not_inheritable_or_ambient(runtime, running, user):
+    """exec --cap X puts X in bounding, effective and permitted only (runc,
+    CVE-2022-29162): never inheritable or ambient, so a non-root exec user
+    does not keep it across its own execve."""
+    bit = 1 << 21  # CAP_SYS_ADMIN, not in the bundle's capability sets
+    r = runtime.cmd("exec", "-u", user, "--cap", "CAP_SYS_ADMIN", running, "cat", "/proc/self/status")
+    assert r.returncode == 0, str(r)
+    f = status_fields(r.stdout)
+    assert int(f["CapInh"], 16) & bit == 0, f"CAP_SYS_ADMIN inheritable: {f['CapInh']}"
+    assert int(f["CapAmb"], 16) & bit == 0, f"CAP_SYS_ADMIN ambient: {f['CapAmb']}"
+    assert int(f["CapBnd"], 16) & bit, f"CAP_SYS_ADMIN not in bounding: {f['CapBnd']}"
+    if user == "0:0":
+        assert int(f["CapEff"], 16) & bit and int(f["CapPrm"], 16) & bit, str(f)
+
+
+def test_exec_console_socket_without_tty_fails(runtime, running, tmp_path):
+    """--console-socket without --tty (process.terminal false): a clear error,
+    as runc's "cannot use console socket ...", not silently ignored."""
+    r = runtime.cmd("exec", "--console-socket", str(tmp_path / "none.sock"), running, "true")
+    assert r.returncode != 0, str(r)
+    assert "cannot use a console socket when process.terminal is false" in r.stderr, str(r)

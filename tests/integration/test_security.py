@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import json
 import os
 import subprocess
 import threading
@@ -431,7 +432,9 @@ def test_sysctl_refused_on_fake_proc_sys(bundle, runtime, host_sysctl_guard):
         c["linux"]["readonlyPaths"] = [p for p in c["linux"].get("readonlyPaths", []) if not p.startswith("/proc/sys")]
     r, out = run_container(runtime, bundle, "cat /proc/sys/kernel/msgmax")
     assert out is None, f"create wrote a sysctl into a non-procfs file: {out}"
-    assert "not on procfs" in r.stderr, r.stderr
+    # Refused as a mount inside /proc (issue 15) before the verified sysctl
+    # write (which refuses it too: "not on procfs") is reached.
+    assert '"/proc/sys" cannot be mounted because it is inside /proc' in r.stderr, r.stderr
     assert (decoy / "kernel" / "msgmax").read_text() == "decoy\n"
     # still works without the decoy
     with bundle.edit() as c:
@@ -493,8 +496,9 @@ def test_sysctl_refused_on_procfs_file_bound_over_it(bundle, runtime, host_sysct
                 f.write(host_msgmnb)
     assert after == host_msgmnb, "the sysctl write reached the host's msgmnb"
     assert out is None, f"create wrote through a procfs file mounted over {SYSCTL_FILE}"
-    assert f"sysctl {SYSCTL_KEY}: open {SYSCTL_FILE}: not on procfs directly: a mount point is in the way" \
-        in r.stderr, r.stderr
+    # Refused as a mount inside /proc (issue 15) before the verified sysctl
+    # write ("not on procfs directly: a mount point is in the way") is reached.
+    assert f'"{SYSCTL_FILE}" cannot be mounted because it is inside /proc' in r.stderr, r.stderr
 
 
 def test_oom_score_adj_and_sysctl_through_verified_writes(bundle, runtime, host_sysctl_guard):
@@ -537,3 +541,256 @@ def test_masked_path_symlink_to_host_file(bundle, runtime, tmp_path, link):
     assert hostfile.read_text() == "root:x:0:0\nmore\n"
     assert inroot.read_text() == "in-root-copy\n"
     assert str(hostfile) not in host_mountinfo()
+
+
+# --------------------------------------------------------------------------- 7. issue 15, round 2
+
+RUNC = "/usr/sbin/runc"
+needs_runc = pytest.mark.skipif(not os.access(RUNC, os.X_OK), reason=f"{RUNC} (runc 1.1.5) not installed")
+
+
+def runc_create(bundle, tmp_path, *extra) -> subprocess.CompletedProcess:
+    """`runc create` of the same bundle (its own --root), always deleted again:
+    the baseline a refusal of oci-run is compared with."""
+    root = tmp_path / "runc-root"
+    cid = f"oci-it-runc-{os.getpid()}-{threading.get_ident() % 100000}"
+    try:
+        return subprocess.run([RUNC, "--root", str(root), "create", "--bundle", str(bundle.path), *extra, cid],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+    finally:
+        subprocess.run([RUNC, "--root", str(root), "delete", "--force", cid], capture_output=True, timeout=20)
+
+
+@pytest.mark.parametrize("field", ["uid", "gid", "additionalGids"])
+def test_config_uid_gid_above_int32_refused(bundle, runtime, field):
+    """process.user.* = 4294967295 is setresuid(-1), "no change": it ran as root.
+    Refused in validation, naming the field, as runc refuses it."""
+    with bundle.edit() as c:
+        user = c["process"].setdefault("user", {"uid": 0, "gid": 0})
+        user["uid"], user["gid"] = 1000, 1000
+        if field == "additionalGids":
+            user["additionalGids"] = [4294967295]
+        else:
+            user[field] = 4294967295
+    r, out = run_container(runtime, bundle, "id")
+    assert out is None, f"a container with {field} 4294967295 ran: {out}"
+    want = "additionalGids[0]" if field == "additionalGids" else field
+    assert f"process.user.{want}: must be between 0 and 2147483647, got 4294967295" in r.stderr, r.stderr
+
+
+def test_exec_uid_gid_above_int32_refused(bundle, runtime, tmp_path):
+    """exec -u 4294967295, -u 1000:4294967295, --additional-gids 4294967295 and
+    exec --process with such a uid fail with the field named; nothing runs."""
+    bundle.set_args("sleep", "60")
+    cid = runtime.new_id()
+    runtime.create(bundle, cid)
+    runtime.start(cid)
+    proc_json = tmp_path / "process.json"
+    proc_json.write_text(json.dumps({"args": ["id"], "cwd": "/", "user": {"uid": 4294967295, "gid": 0}}))
+    cases = [
+        (["-u", "4294967295"], "user.uid"),
+        (["-u", "1000:4294967295"], "user.gid"),
+        (["-u", "1000:1000", "--additional-gids", "5,4294967295"], "user.additionalGids[1]"),
+        (["--process", str(proc_json)], "user.uid"),
+    ]
+    for flags, field in cases:
+        args = [*flags, cid] if flags[0] == "--process" else [*flags, cid, "id"]
+        r = runtime.cmd("exec", *args)
+        assert r.returncode != 0, f"exec {flags} ran: {r.stdout!r}"
+        assert f"{field}: must be between 0 and 2147483647, got 4294967295" in r.stderr, f"{flags}: {r}"
+        assert "uid=" not in r.stdout, str(r)
+    r = runtime.cmd("exec", "-u", "2147483647:2147483647", cid, "id")
+    assert r.returncode == 0 and "uid=2147483647" in r.stdout, str(r)
+    runtime.kill(cid, "KILL")
+    runtime.wait_status(cid, "stopped")
+    runtime.delete(cid)
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+@contextlib.contextmanager
+def _host_value_guard(path: str):
+    before = _read(path)
+    try:
+        yield before
+    finally:
+        after = _read(path)
+        if after != before:
+            with open(path, "w") as f:
+                f.write(before)
+    assert after == before, f"the host's {path} changed from {before!r} to {after!r}"
+
+
+@pytest.mark.parametrize("ns,key,proc", [
+    ("network", "net.unix.max_dgram_qlen", "/proc/sys/net/unix/max_dgram_qlen"),
+    ("ipc", "kernel.msgmax", "/proc/sys/kernel/msgmax"),
+    ("uts", "kernel.domainname", "/proc/sys/kernel/domainname"),
+])
+def test_sysctl_refused_in_joined_host_namespace(bundle, runtime, ns, key, proc):
+    """A namespace joined by path that is the runtime's own (the host's) takes
+    no linux.sysctl: refused before any side effect, the host value unchanged,
+    nothing left behind (the leak check)."""
+    host_ns_file = {"network": "net", "ipc": "ipc", "uts": "uts"}[ns]
+    with _host_value_guard(proc) as before:
+        new = "oci-it-dom" if ns == "uts" else str(int(before) + 3)
+        with bundle.edit() as c:
+            for n in c["linux"]["namespaces"]:
+                if n["type"] == ns:
+                    n["path"] = f"/proc/{os.getpid()}/ns/{host_ns_file}"
+            c["linux"]["sysctl"] = {key: new}
+            c.pop("hostname", None)
+        r, out = run_container(runtime, bundle, "true")
+        assert out is None, f"create accepted sysctl {key} in the host's {ns} namespace"
+        assert f'linux.sysctl."{key}": not allowed in host {ns} namespace' in r.stderr, r.stderr
+
+
+@needs_runc
+def test_sysctl_host_netns_refused_like_runc(bundle, runtime, tmp_path):
+    """Differential: runc 1.1.5 refuses the same bundle with the same words."""
+    with _host_value_guard("/proc/sys/net/unix/max_dgram_qlen") as before:
+        with bundle.edit() as c:
+            for n in c["linux"]["namespaces"]:
+                if n["type"] == "network":
+                    n["path"] = f"/proc/{os.getpid()}/ns/net"
+            c["linux"]["sysctl"] = {"net.unix.max_dgram_qlen": str(int(before) + 7)}
+        rc = runc_create(bundle, tmp_path)
+        r, out = run_container(runtime, bundle, "true")
+    assert rc.returncode != 0 and "not allowed in host network namespace" in rc.stderr, rc.stderr
+    assert out is None and r.returncode == rc.returncode
+    assert "not allowed in host network namespace" in r.stderr, r.stderr
+
+
+def test_sysctl_own_namespace_still_written(bundle, runtime):
+    """The container's own (new) network namespace still takes net.* sysctls."""
+    with bundle.edit() as c:
+        c["linux"]["sysctl"] = {"net.unix.max_dgram_qlen": "17"}
+    r, out = run_container(runtime, bundle, "cat /proc/sys/net/unix/max_dgram_qlen")
+    assert out is not None and out.strip() == "17", str(r)
+
+
+SECCOMP_DENY_SYSLOG = {
+    "defaultAction": "SCMP_ACT_ALLOW",
+    "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_AARCH64"],
+    "syscalls": [{"names": ["syslog"], "action": "SCMP_ACT_ERRNO"}],
+}
+
+
+def test_exec_uses_config_recorded_at_create(bundle, runtime):
+    """exec never re-reads the bundle's config.json: with linux.seccomp and
+    personality removed (and the process changed) after create, an exec'd
+    process is still filtered (Seccomp: 2), still linux32, and takes the
+    process defaults (env) of the config create used."""
+    with bundle.edit() as c:
+        c["linux"]["seccomp"] = SECCOMP_DENY_SYSLOG
+        c["linux"]["personality"] = {"domain": "LINUX32"}
+        c["process"]["env"] = list(c["process"]["env"]) + ["OCI_IT_CREATED=yes"]
+    bundle.set_args("sleep", "60")
+    cid = runtime.new_id()
+    runtime.create(bundle, cid)
+    runtime.start(cid)
+    with bundle.edit() as c:
+        del c["linux"]["seccomp"]
+        del c["linux"]["personality"]
+        c["process"]["env"] = [e for e in c["process"]["env"] if not e.startswith("OCI_IT_CREATED")]
+    r = runtime.cmd("exec", cid, "sh", "-c", "grep '^Seccomp:' /proc/self/status; uname -m; echo env=$OCI_IT_CREATED")
+    assert r.returncode == 0, str(r)
+    lines = r.stdout.split("\n")
+    assert lines[0].split() == ["Seccomp:", "2"], r.stdout
+    assert lines[1] in ("i686", "armv7l", "armv8l"), r.stdout
+    assert lines[2] == "env=yes", r.stdout
+    # a broken bundle config.json does not matter either
+    bundle.config_path.write_text("{not json")
+    r = runtime.cmd("exec", cid, "true")
+    assert r.returncode == 0, str(r)
+    runtime.kill(cid, "KILL")
+    runtime.wait_status(cid, "stopped")
+    runtime.delete(cid)
+
+
+@pytest.mark.parametrize("how", ["direct", "symlink", "nested-symlink"])
+def test_mount_destination_inside_proc_refused(bundle, runtime, how):
+    """Destinations inside /proc (runc's rule), also through a rootfs symlink
+    resolved in the root (mnt -> /proc), are refused before they are mounted."""
+    if how == "direct":
+        dest, resolved = "/proc/sys", "/proc/sys"
+    elif how == "symlink":
+        os.symlink("/proc", bundle.rootfs / "mnt2")
+        dest, resolved = "/mnt2/sys", "/proc/sys"
+    else:
+        os.symlink("../proc/sys", bundle.rootfs / "mnt2")
+        dest, resolved = "/mnt2/kernel", "/proc/sys/kernel"
+    with bundle.edit() as c:
+        c["mounts"].append({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]})
+    r, out = run_container(runtime, bundle, "true")
+    assert out is None, f"a mount on {dest} ({resolved}) was accepted"
+    assert f'"{resolved}" cannot be mounted because it is inside /proc' in r.stderr, r.stderr
+
+
+def test_mount_on_proc_must_be_procfs(bundle, runtime, tmp_path):
+    """/proc itself takes only a procfs: a tmpfs there, or a bind of a plain
+    directory, is refused."""
+    src = tmp_path / "notproc"
+    src.mkdir()
+    with bundle.edit() as c:
+        c["mounts"].append({"destination": "/proc", "type": "bind", "source": str(src), "options": ["rbind"]})
+    r, out = run_container(runtime, bundle, "true")
+    assert out is None and '"/proc" cannot be mounted because it is not of type proc' in r.stderr, str(r)
+
+
+def test_mount_proc_allow_list(bundle, runtime, tmp_path):
+    """runc's allow list (lxcfs): a bind over /proc/uptime works."""
+    fake = tmp_path / "uptime"
+    fake.write_text("12345.00 1.00\n")
+    with bundle.edit() as c:
+        c["mounts"].append({"destination": "/proc/uptime", "type": "bind", "source": str(fake), "options": ["bind", "ro"]})
+    r, out = run_container(runtime, bundle, "cat /proc/uptime")
+    assert out is not None and out.strip() == "12345.00 1.00", str(r)
+
+
+@needs_runc
+def test_mount_inside_proc_refused_like_runc(bundle, runtime, tmp_path):
+    """Differential: runc 1.1.5 refuses a bind mount on /proc/sys the same way."""
+    src = tmp_path / "fakesys"
+    src.mkdir()
+    with bundle.edit() as c:
+        c["mounts"].append({"destination": "/proc/sys", "type": "bind", "source": str(src), "options": ["rbind"]})
+    rc = runc_create(bundle, tmp_path)
+    r, out = run_container(runtime, bundle, "true")
+    assert rc.returncode != 0 and "cannot be mounted because it is inside /proc" in rc.stderr, rc.stderr
+    assert out is None and r.returncode == rc.returncode
+    assert "cannot be mounted because it is inside /proc" in r.stderr, r.stderr
+
+
+UNSHARE_PROC = ("unshare -mrpf sh -c 'mount -t proc none /proc && echo MOUNTED' 2>/dev/null; echo rc=$?; "
+                "unshare -r true 2>/dev/null && echo userns=yes")
+
+
+@pytest.mark.parametrize("no_pivot", [False, True], ids=["pivot", "no-pivot"])
+def test_no_pivot_hides_host_proc(bundle, runtime, no_pivot):
+    """With --no-pivot the host's full /proc (and /sys) must not stay mounted in
+    the container's mount namespace: else a process that makes a user
+    namespace mounts a fresh procfs without maskedPaths/readonlyPaths."""
+    if "unshare" not in subprocess.run([str(bundle.rootfs / "bin" / "busybox"), "--list"],
+                                       capture_output=True, text=True).stdout.split():
+        pytest.skip("the bundle's busybox has no unshare applet")
+    # Not root: mapping uid 0 into a new user namespace needs CAP_SETFCAP,
+    # which the container lacks; uid 1000 maps itself.
+    with bundle.edit() as c:
+        c["process"]["user"] = {"uid": 1000, "gid": 1000}
+    extra = ("--no-pivot",) if no_pivot else ()
+    r, out = run_container(runtime, bundle, UNSHARE_PROC, *extra)
+    assert out is not None, str(r)
+    if "userns=yes" not in out:
+        pytest.skip(f"user namespaces are not available in the container here: {out!r}")
+    assert "MOUNTED" not in out, f"a fresh procfs could be mounted (no_pivot={no_pivot}):\n{out}"
+    assert "rc=0" not in out, out
+
+
+def test_no_pivot_container_still_sees_its_own_proc_and_sys(bundle, runtime):
+    """The detach of the host's procfs/sysfs leaves the container's own."""
+    r, out = run_container(runtime, bundle, "grep -c . /proc/self/status >/dev/null && ls /sys/kernel >/dev/null "
+                           "&& echo ok; grep -c ' - proc ' /proc/self/mountinfo", "--no-pivot")
+    assert out is not None and out.split()[0] == "ok", str(r)

@@ -546,3 +546,68 @@ TEST_CASE("idmapped mounts: which combinations are refused") {
   j["linux"]["gidMappings"] = map;
   CHECK(err(j) == kOk);
 }
+
+TEST_CASE("uid and gid above 2147483647 are refused (setresuid(-1) would keep root)") {
+  json j = base();
+  j["process"]["user"] = {{"uid", 2147483647u}, {"gid", 2147483647u}, {"additionalGids", {2147483647u}}};
+  CHECK(err(j) == kOk);
+  j["process"]["user"]["uid"] = 4294967295u;
+  CHECK(err(j) == "config.json: process.user.uid: must be between 0 and 2147483647, got 4294967295");
+  j["process"]["user"]["uid"] = 1000;
+  j["process"]["user"]["gid"] = 2147483648u;
+  CHECK(err(j) == "config.json: process.user.gid: must be between 0 and 2147483647, got 2147483648");
+  j["process"]["user"]["gid"] = 1000;
+  j["process"]["user"]["additionalGids"] = {5, 4294967295u};
+  CHECK(err(j) ==
+        "config.json: process.user.additionalGids[1]: must be between 0 and 2147483647, got 4294967295");
+}
+
+TEST_CASE("hostname and domainname: at most 64 bytes") {
+  json j = base();
+  j["hostname"] = std::string(64, 'h');
+  j["domainname"] = std::string(64, 'd');
+  CHECK(err(j) == kOk);
+  j["hostname"] = std::string(300000, 'h');
+  CHECK(err(j) == "config.json: hostname: longer than 64 bytes (300000)");
+  j["hostname"] = "h";
+  j["domainname"] = std::string(65, 'd');
+  CHECK(err(j) == "config.json: domainname: longer than 64 bytes (65)");
+}
+
+TEST_CASE("mount destinations inside /proc: only procfs on /proc and runc's allow list") {
+  json j = base();
+  j["mounts"] = json::array({{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}});
+  CHECK(err(j) == kOk);
+  for (const char* ok : {"/proc/cpuinfo", "/proc/meminfo", "/proc/uptime", "/proc/sys/kernel/ns_last_pid",
+                         "/proc//loadavg", "/procfoo", "/proc2/x"}) {
+    j["mounts"][1] = {{"destination", ok}, {"type", "bind"}, {"source", "/tmp"}, {"options", {"bind"}}};
+    CHECK_MESSAGE(err(j) == kOk, ok);
+  }
+  j["mounts"][1] = {{"destination", "/proc/sys"}, {"type", "bind"}, {"source", "/tmp"}, {"options", {"rbind"}}};
+  CHECK(err(j) == "config.json: mounts[1].destination: \"/proc/sys\" cannot be mounted because it is inside /proc");
+  j["mounts"][1]["destination"] = "/proc/sys/../sys/kernel/./";
+  CHECK(err(j) ==
+        "config.json: mounts[1].destination: \"/proc/sys/kernel\" cannot be mounted because it is inside /proc");
+  j["mounts"][1] = {{"destination", "/proc"}, {"type", "tmpfs"}, {"source", "tmpfs"}};
+  CHECK(err(j) == "config.json: mounts[1].destination: \"/proc\" cannot be mounted because it is not of type proc");
+  // A bind on /proc depends on its source (procfs or not): decided at mount time.
+  j["mounts"][1] = {{"destination", "/proc"}, {"type", "bind"}, {"source", "/proc"}, {"options", {"rbind"}}};
+  CHECK(err(j) == kOk);
+}
+
+TEST_CASE("sysctl_namespace and proc_destination_problem") {
+  using oci::spec::proc_destination_problem;
+  using oci::spec::sysctl_namespace;
+  CHECK(sysctl_namespace("net.ipv4.ip_forward") == "network");
+  CHECK(sysctl_namespace("kernel.shmmax") == "ipc");
+  CHECK(sysctl_namespace("fs.mqueue.msg_max") == "ipc");
+  CHECK(sysctl_namespace("kernel.hostname") == "uts");
+  CHECK(sysctl_namespace("kernel.domainname") == "uts");
+  CHECK(sysctl_namespace("vm.swappiness") == "");
+  CHECK(proc_destination_problem("/proc", "bind", true, true) == "");
+  CHECK(proc_destination_problem("/proc", "bind", true, false) ==
+        "\"/proc\" cannot be mounted because it is not of type proc");
+  CHECK(proc_destination_problem("/proc/slabinfo", "bind", true, false) == "");
+  CHECK(proc_destination_problem("/proc/1/root", "bind", true, false) ==
+        "\"/proc/1/root\" cannot be mounted because it is inside /proc");
+}

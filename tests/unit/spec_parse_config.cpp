@@ -20,7 +20,7 @@ constexpr const char* kFullConfig = R"json({
   "process": {
     "terminal": true,
     "consoleSize": {"height": 24, "width": 80},
-    "user": {"uid": 1000, "gid": 1000, "umask": 18, "additionalGids": [5, 10, 4294967295]},
+    "user": {"uid": 1000, "gid": 1000, "umask": 18, "additionalGids": [5, 10, 2147483647]},
     "args": ["/bin/sh", "-c", "echo hello"],
     "env": [
       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -261,7 +261,7 @@ TEST_CASE("full config: process") {
   CHECK(p.user.uid == 1000);
   CHECK(p.user.gid == 1000);
   CHECK(p.user.umask == std::optional<uint32_t>(18));
-  CHECK(p.user.additional_gids == std::vector<uint32_t>{5, 10, 4294967295u});
+  CHECK(p.user.additional_gids == std::vector<uint32_t>{5, 10, 2147483647u});
   CHECK(p.args == std::vector<std::string>{"/bin/sh", "-c", "echo hello"});
   CHECK(p.env.size() == 4);
   CHECK(p.env[3] == "EMPTY=");
