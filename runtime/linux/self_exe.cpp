@@ -30,6 +30,7 @@ constexpr int kSealsNeeded = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
 // Set in the environment of our own re-execution only, and removed again at
 // once: a copy that is still not protected is an error, never a loop.
 constexpr const char* kReexecMarker = "_OCI_RUN_SELF_EXE_REEXEC";
+char kReexecMarkerEntry[] = "_OCI_RUN_SELF_EXE_REEXEC=1";
 
 int seals_of(int fd) {
   int seals = ::fcntl(fd, F_GET_SEALS);
@@ -52,26 +53,21 @@ SelfExeKind inspect(int path_fd) {
 std::vector<char*> env_with_marker() {
   std::vector<char*> env;
   for (char** e = environ; e && *e; ++e) env.push_back(*e);
-  static char marker[64];
-  std::strcpy(marker, kReexecMarker);
-  std::strcat(marker, "=1");
-  env.push_back(marker);
+  env.push_back(kReexecMarkerEntry);
   env.push_back(nullptr);
   return env;
 }
 
 // A detached, read-only bind clone of the binary; execveat of it. Returns
-// only on failure, with errno set and the step that failed in *step.
-void exec_bind_clone(int exe_fd, char** argv, char** envp, const char** step) {
-  *step = "open_tree OPEN_TREE_CLONE /proc/self/exe";
+// only on failure: "step: strerror".
+std::string exec_bind_clone(int exe_fd, char** argv, char** envp) {
   UniqueFd tree(sys::open_tree(exe_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
-  if (!tree) return;
-  *step = "mount_setattr MOUNT_ATTR_RDONLY on the clone of /proc/self/exe";
+  if (!tree) return std::string("open_tree OPEN_TREE_CLONE /proc/self/exe: ") + std::strerror(errno);
   if (sys::mount_setattr(tree.get(), "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
                          0) != 0)
-    return;
-  *step = "execveat the read-only clone of /proc/self/exe";
+    return std::string("mount_setattr MOUNT_ATTR_RDONLY on the clone of /proc/self/exe: ") + std::strerror(errno);
   sys::execveat(tree.get(), "", argv, envp, AT_EMPTY_PATH);
+  return std::string("execveat the read-only clone of /proc/self/exe: ") + std::strerror(errno);
 }
 
 // A sealed memfd copy of the binary, re-opened read-only; execveat of it.
@@ -132,9 +128,7 @@ void ensure_protected_self_exe(char** argv) {
   std::string bind_failure = "skipped (OCI_RUN_TEST_SELF_EXE=memfd)";
   const char* force = ::getenv("OCI_RUN_TEST_SELF_EXE");
   if (!(force && std::strcmp(force, "memfd") == 0)) {
-    const char* step = "";
-    exec_bind_clone(exe.get(), argv, env.data(), &step);
-    bind_failure = std::string(step) + ": " + std::strerror(errno);
+    bind_failure = exec_bind_clone(exe.get(), argv, env.data());
   }
   exe.reset();
   try {

@@ -28,7 +28,6 @@ import hashlib
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -368,3 +367,17 @@ def test_unprivileged_user_gets_a_sealed_memfd_copy(binary_copy, monkeypatch):
         assert fds_of(pid) == {0, 1, 2}
         with open(f"/proc/{pid}/status") as f:
             assert any(l.split()[1:2] == [str(nobody)] for l in f if l.startswith("Uid:"))
+
+
+def test_binary_on_a_read_only_mount_is_run_as_is(binary_copy, monkeypatch):
+    """Already protected (the cheap deployment in docs/binary-protection.md): no re-execution."""
+    monkeypatch.delenv("OCI_RUN_TEST_SELF_EXE", raising=False)
+    subprocess.run(["mount", "--bind", str(binary_copy), str(binary_copy)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(binary_copy)], check=True)
+        with blocked_runtime(["run", "x"], binary_copy) as (pid, argv, env):
+            assert os.readlink(f"/proc/{pid}/exe") == str(binary_copy)
+            assert "_OCI_RUN_SELF_EXE_REEXEC" not in environ_of(pid)
+            assert_not_writable(pid)
+    finally:
+        subprocess.run(["umount", str(binary_copy)], check=True)
