@@ -148,16 +148,16 @@ def join_pid_ns(bundle, pid: int) -> None:
         c["linux"]["namespaces"] = nss
 
 
-def wait_exe_is_not(pid: int, binary: Path) -> None:
-    """Until the process has exec'd something other than the runtime."""
+def wait_exec_of_busybox(pid: int) -> None:
+    """Until the container process has exec'd its program (busybox sh)."""
 
-    def gone():
+    def done():
         try:
-            return os.stat(f"/proc/{pid}/exe").st_ino != os.stat(binary).st_ino
+            return os.readlink(f"/proc/{pid}/exe").endswith("/bin/busybox")
         except OSError:
             return True
 
-    wait_for(gone, what=f"pid {pid} to exec its process")
+    wait_for(done, what=f"pid {pid} to exec its process")
 
 
 # --------------------------------------------------------------------------- attacks
@@ -227,7 +227,7 @@ def test_ptrace_capable_container_opens_waiting_init(prot_runtime, bundle, make_
     rt.start(a)
     wait_for(lambda: (bundle.rootfs / "tmp" / "got").exists() or rt.status(a) == "stopped", what="the attacker's fd")
     rt.start(target)
-    wait_exe_is_not(tpid, binary_copy)
+    wait_exec_of_busybox(tpid)
     (bundle.rootfs / "tmp" / "go").touch()
     rt.binary = OCI_RUN
     rt.wait_status(a, "stopped", timeout=20)
