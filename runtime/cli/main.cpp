@@ -11,6 +11,7 @@
 
 #include "runtime/cli/commands.hpp"
 #include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/self_exe.hpp"
 #include "runtime/util/log.hpp"
 #include "spec/error.hpp"
 #include "spec/state.hpp"
@@ -119,6 +120,14 @@ int main(int argc, char** argv) {
       case 'h': usage(); return 0;
       default:
         if (early_error.empty()) early_error = std::string("unknown global option: ") + argv[optind - 1];
+    }
+  }
+  // Before anything is opened: may re-execute from a protected copy (CVE-2019-5736).
+  if (early_error.empty() && optind < argc && oci::linux_::command_spawns_container_processes(argv[optind])) {
+    try {
+      oci::linux_::ensure_protected_self_exe(argv);
+    } catch (const std::exception& e) {
+      early_error = e.what();
     }
   }
   g.log_json = log_format == "json";

@@ -80,6 +80,11 @@ inline int move_mount(int from_dirfd, const char* from_path, int to_dirfd, const
       ::syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags));
 }
 
+// Only returns on failure. AT_EMPTY_PATH: execute the file dirfd refers to.
+inline int execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) {
+  return static_cast<int>(::syscall(SYS_execveat, dirfd, path, argv, envp, flags));
+}
+
 inline int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 inline int pidfd_send_signal(int pidfd, int sig) {
