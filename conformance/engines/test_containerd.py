@@ -232,3 +232,41 @@ def test_shim_killed_running_task(containerd):
             c.ctr("task", "delete", "-f", cid, check=False)
         c.ctr("container", "rm", cid, check=False)
     assert not find_cgroup_dirs(cid, c.ns)
+
+
+def test_two_tasks_in_one_parent(containerd):
+    """Issue #16 item 3: the first task of a namespace makes the namespace's
+    cgroup (/<namespace>/<id>); with a second task running there, deleting the
+    first must succeed at once (runc and crun leave the shared parent), and the
+    second keeps running."""
+    import pytest
+
+    from conftest import cgroup_hierarchies, remove_cgroup_tree
+    c = containerd
+    # Left empty by earlier tests: removed, so that the first task makes it.
+    stayed = [s for h in cgroup_hierarchies() for s in remove_cgroup_tree(h / c.ns)]
+    if stayed:
+        pytest.skip(f"the namespace's cgroup is in use: {stayed}")
+    first, second = "shared1", "shared2"
+    try:
+        for cid in (first, second):
+            c.ctr("run", "-d", *c.run_opts, IMAGE, cid, "sleep", "1000")
+            wait_for(lambda: c.task_status(cid) == "RUNNING", what=f"task {cid} to run")
+        pid2 = c.task_pid(second)
+        c.ctr("task", "kill", "-s", "KILL", first)
+        wait_for(lambda: c.task_status(first) == "STOPPED", what="the first task to stop")
+        r = c.ctr("task", "delete", first, check=False)
+        assert r.returncode == 0, r
+        r = c.ctr("container", "rm", first, check=False)
+        assert r.returncode == 0, r
+        assert not (c.runc_root / c.ns / first).exists()
+        assert not find_cgroup_dirs(first, c.ns)
+        assert pid_alive(pid2)
+        assert c.task_status(second) == "RUNNING"
+    finally:
+        for cid in (first, second):
+            if c.task_status(cid) is not None:
+                c.ctr("task", "delete", "-f", cid, check=False)
+            c.ctr("container", "rm", cid, check=False)
+    assert not (c.runc_root / c.ns / second).exists()
+    assert not find_cgroup_dirs(second, c.ns)

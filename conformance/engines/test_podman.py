@@ -321,3 +321,40 @@ def test_run_timeout_kills_the_container(podman):
     assert r.returncode == 255, r
     assert "Exceeded conmon timeout" not in r.stderr, r
     wait_for(lambda: podman.all_ids() <= before, what="the timed-out container to be removed")
+
+
+def test_two_containers_in_one_parent(podman):
+    """Issue #16 item 3: the first container makes libpod_parent; with a second
+    one running there, stopping and removing the first must succeed (runc and
+    crun leave the shared parent), and the second keeps running."""
+    from conftest import cgroup_hierarchies, remove_cgroup_tree
+    # libpod_parent left empty by earlier tests goes, so that the first
+    # container below is the one that makes it (podman makes it for conmon in
+    # the v1 controllers; the runtime in name=systemd and cgroup2).
+    for h in cgroup_hierarchies():
+        remove_cgroup_tree(h / "libpod_parent")
+    missing = [h / "libpod_parent" for h in cgroup_hierarchies() if not (h / "libpod_parent").exists()]
+    if not missing:
+        pytest.skip("libpod_parent is in use in every hierarchy (another podman's containers)")
+    first = podman("run", "-d", *NONET, IMAGE, "sleep", "1000").stdout.strip()
+    second = ""
+    try:
+        if not any(p.is_dir() for p in missing):
+            pytest.skip("the first container did not make libpod_parent anywhere")
+        second = podman("run", "-d", *NONET, IMAGE, "sleep", "1000").stdout.strip()
+        pid2 = int(podman.inspect(second, "{{.State.Pid}}"))
+        r = podman("stop", "-t", "0", first, check=False)
+        assert r.returncode == 0, r
+        r = podman("rm", first, check=False)
+        assert r.returncode == 0, r
+        assert not (OCI_RUN_DEFAULT_ROOT / first).exists()
+        assert not find_cgroup_dirs(f"libpod-{first}")
+        assert pid_alive(pid2)
+        assert podman.inspect(second, "{{.State.Status}}") == "running"
+        assert find_cgroup_dirs(f"libpod-{second}", "libpod_parent")
+    finally:
+        podman("rm", "-f", "-t", "0", first, check=False)
+        if second:
+            podman("rm", "-f", "-t", "0", second, check=False)
+    assert not (OCI_RUN_DEFAULT_ROOT / second).exists()
+    assert not find_cgroup_dirs(f"libpod-{second}")

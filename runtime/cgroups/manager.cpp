@@ -213,20 +213,30 @@ void for_each_level(const std::string& mountpoint, const std::string& dir,
 void make_dirs(const std::string& mountpoint, const std::string& dir,
                std::vector<std::string>& created, bool cpuset,
                const std::vector<std::string>& controllers) {
-  for_each_level(mountpoint, dir, [&](const std::string& parent, const std::string& cur) {
-    enable_controllers(parent, controllers);
-    if (::mkdir(cur.c_str(), 0755) == 0) {
-      created.push_back(cur);
-      if (cpuset) {
-        for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-          auto v = fs::read_file(parent + "/" + f);
-          fs::write_file(cur + "/" + f, v);
+  // A parent that existed a moment ago may be removed under us (the last
+  // container of a shared parent being deleted removes the parent it made):
+  // then mkdir says ENOENT and the walk starts again from the top.
+  for (int attempt = 0;; ++attempt) {
+    bool vanished = false;
+    for_each_level(mountpoint, dir, [&](const std::string& parent, const std::string& cur) {
+      if (vanished) return;
+      enable_controllers(parent, controllers);
+      if (::mkdir(cur.c_str(), 0755) == 0) {
+        created.push_back(cur);
+        if (cpuset) {
+          for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+            auto v = fs::read_file(parent + "/" + f);
+            fs::write_file(cur + "/" + f, v);
+          }
         }
+      } else if (errno == ENOENT && attempt < 5) {
+        vanished = true;
+      } else if (errno != EEXIST) {
+        throw sys_error("mkdir " + cur);
       }
-    } else if (errno != EEXIST) {
-      throw sys_error("mkdir " + cur);
-    }
-  });
+    });
+    if (!vanished) return;
+  }
 }
 
 // The dirs make_dirs() would create now (those missing), parents first.
@@ -271,30 +281,78 @@ void apply(const Record& rec, const Plan& plan, const spec::Resources& r, bool r
   for (const auto& w : plan.warnings) log::warn(w);
 }
 
-// rmdir, also removing cgroups the container made below it; waits a little for
-// tasks that are still leaving.
-// rmdir with its sub-cgroups. Tasks that just died may still be leaving the
-// cgroup: retry with a growing delay (about 0.7 s in all). Returns 0 or the errno.
-int remove_cgroup(const std::string& dir, int depth = 0) {
-  long delay = 1000;
-  for (int attempt = 0;; ++attempt) {
+// Whether `pid` is on its way out (or gone): a zombie, dead, or PF_EXITING
+// (0x4 in the flags field of /proc/PID/stat). Such a task leaves its cgroups
+// within microseconds, at cgroup_exit() in do_exit().
+bool exiting(pid_t pid) {
+  auto text = read_opt("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return true;
+  size_t rp = text->rfind(')');
+  if (rp == std::string::npos) return true;
+  // After "comm)": state ppid pgrp session tty_nr tpgid flags
+  auto f = words(text->substr(rp + 1));
+  if (f.size() < 7) return true;
+  if (f[0] == "Z" || f[0] == "X" || f[0] == "x") return true;
+  return (std::strtoull(f[6].c_str(), nullptr, 10) & 0x4) != 0;
+}
+
+// The sub-cgroups of `dir` (the container's own: made inside its cgroup).
+std::vector<std::string> sub_cgroups(const std::string& dir) {
+  std::vector<std::string> subs;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d))
+      if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+        subs.push_back(dir + "/" + e->d_name);
+    ::closedir(d);
+  }
+  return subs;
+}
+
+// A process in `dir` or below that is not exiting, or 0 if every task left is
+// on its way out.
+pid_t live_member(const std::string& dir, int depth = 0) {
+  for (const auto& w : words(read_opt(dir + "/cgroup.procs").value_or(""))) {
+    auto pid = static_cast<pid_t>(std::atol(w.c_str()));
+    if (pid > 0 && !exiting(pid)) return pid;
+  }
+  if (depth < 32)
+    for (const auto& sub : sub_cgroups(dir))
+      if (pid_t p = live_member(sub, depth + 1)) return p;
+  return 0;
+}
+
+// Upper bound on waiting for exiting tasks to leave (a task stuck in
+// uninterruptible sleep on its way out, e.g. on a dead NFS server).
+constexpr auto kLeaveTimeout = std::chrono::seconds(2);
+
+// rmdir of the container's own cgroup `dir` with the sub-cgroups made inside
+// it. No fixed sleeps: when rmdir says busy, it waits only while every task
+// still listed is exiting (it leaves at once); a live one (a process the kill
+// did not reach) fails at once. Returns 0 or the errno; `blocker` names a
+// live process that keeps it busy.
+int remove_own_cgroup(const std::string& dir, pid_t& blocker, int depth = 0) {
+  if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return 0;
+  int err = errno;
+  if (err != EBUSY && err != ENOTEMPTY) return err;
+  if (depth < 32)
+    for (const auto& sub : sub_cgroups(dir)) remove_own_cgroup(sub, blocker, depth + 1);
+  auto deadline = Clock::now() + kLeaveTimeout;
+  long delay = 50;
+  for (;;) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return 0;
-    int err = errno;
-    if ((err != EBUSY && err != ENOTEMPTY) || attempt == 10) return err;
-    if (attempt == 0 && depth < 32) {
-      if (DIR* d = ::opendir(dir.c_str())) {
-        std::vector<std::string> subs;
-        while (dirent* e = ::readdir(d))
-          if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 &&
-              std::strcmp(e->d_name, "..") != 0)
-            subs.push_back(dir + "/" + e->d_name);
-        ::closedir(d);
-        for (const auto& sub : subs) remove_cgroup(sub, depth + 1);
-        if (!subs.empty()) continue;
-      }
+    err = errno;
+    if (err != EBUSY && err != ENOTEMPTY) return err;
+    if (pid_t p = live_member(dir)) {
+      if (!blocker) blocker = p;
+      return err;
     }
+    if (Clock::now() > deadline) return err;
+    // Only exiting tasks (or none: the last one left between the two
+    // checks). Sub-cgroups that were busy a moment ago may be empty now.
+    if (depth < 32)
+      for (const auto& sub : sub_cgroups(dir)) remove_own_cgroup(sub, blocker, depth + 1);
     sleep_us(delay);
-    delay = std::min(delay * 2, 200000L);
+    delay = std::min(delay * 2, 2000L);
   }
 }
 
@@ -460,15 +518,29 @@ void Cgroup::add_pid(pid_t pid) const {
 void destroy(const Record& rec) {
   // Children were created after their parents: remove in reverse order. Keep
   // going past a failure so as much as possible goes, then report the first.
+  // Only the container's own cgroup (and what was made inside it) is the
+  // container's: a parent this container happened to create is shared with
+  // whatever else was put there since (a sibling container, a cgroup made by
+  // hand), so it gets one rmdir, which the kernel refuses unless it is empty,
+  // and a busy parent is left as runc leaves every parent.
+  auto own = rec.all_dirs();
   std::string failed;
   int first_err = 0;
+  pid_t blocker = 0;
   for (auto it = rec.created.rbegin(); it != rec.created.rend(); ++it) {
-    if (int err = remove_cgroup(*it); err && !first_err) {
+    if (std::find(own.begin(), own.end(), *it) == own.end()) {
+      if (::rmdir(it->c_str()) != 0 && errno != ENOENT)
+        log::debug("cgroup " + *it + " (a parent made at create) not removed: " + std::strerror(errno));
+      continue;
+    }
+    if (int err = remove_own_cgroup(*it, blocker); err && !first_err) {
       first_err = err;
       failed = *it;
     }
   }
-  if (first_err) throw sys_error("remove cgroup " + failed, first_err);
+  if (first_err)
+    throw Error("remove cgroup " + failed + ": " + std::strerror(first_err) +
+                (blocker ? " (process " + std::to_string(blocker) + " is still in it)" : ""));
 }
 
 std::vector<pid_t> pids(const Record& rec) {

@@ -60,10 +60,13 @@ class Cgroup {
   bool committed_ = false;
 };
 
-// Remove what create() made (children first, including cgroups the container
-// made below its own); tolerates already-gone dirs. Throws naming the first dir
-// that stays busy (after retrying ~0.7 s) so that delete keeps the container's
-// state and can be run again, instead of leaking the cgroup silently.
+// Remove what create() made: the container's own cgroup with the cgroups made
+// below it (children first), and parents create made only if they are empty
+// now (never descending into them: what is below a parent is not the
+// container's). Tolerates already-gone dirs. Waits only for tasks that are
+// exiting; throws naming the first own dir that stays busy (and a live process
+// in it) so that delete keeps the container's state and can be run again,
+// instead of leaking the cgroup silently. A busy parent is no error.
 void destroy(const Record& rec);
 // Host pids in the container's cgroup (first dir that lists them).
 std::vector<pid_t> pids(const Record& rec);

@@ -5,6 +5,7 @@
 #include "runtime/cli/options.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/util/fd.hpp"
+#include "runtime/util/timing.hpp"
 #include "spec/error.hpp"
 
 namespace oci::cli {
@@ -46,6 +47,7 @@ int cmd_run(const GlobalOptions& g, int argc, char** argv) {
     UniqueFd master = take_master(console_recv.get());
     container::start(o.root, o.id);
     code = wait_foreground(pid, sigfd.get(), master.get());
+    timing::mark("run: container exited and reaped");
   } catch (...) {
     container::destroy(o.root, o.id, true);
     throw;

@@ -13,6 +13,7 @@
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/self_exe.hpp"
 #include "runtime/util/log.hpp"
+#include "runtime/util/timing.hpp"
 #include "spec/error.hpp"
 #include "spec/state.hpp"
 
@@ -85,6 +86,7 @@ std::string default_root() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  oci::timing::init();
   oci::cli::GlobalOptions g;
   g.root = default_root();
   std::string log_format = "text";

@@ -21,6 +21,7 @@
 #include "runtime/util/fault.hpp"
 #include "runtime/util/fs.hpp"
 #include "runtime/util/passwd.hpp"
+#include "runtime/util/timing.hpp"
 #include "spec/error.hpp"
 
 namespace oci::container {
@@ -114,6 +115,7 @@ void start(const std::string& root, const std::string& id) {
     if (::write(w.get(), "1", 1) != 1) throw sys_error("write " + fifo);
   }
   fault::fault_point("start:after-fifo-write");
+  timing::mark("start: fifo written");
   // The init's fifo fd is close-on-exec: the last writer going away (POLLHUP)
   // means the user program has been exec'd, or the init died.
   pollfd fds[2] = {{r.get(), 0, 0}, {pidfd.get(), POLLIN, 0}};
@@ -127,6 +129,7 @@ void start(const std::string& root, const std::string& id) {
   char buf[4096];
   ssize_t len = ::read(r.get(), buf, sizeof buf);
   ::unlinkat(dir.fd(), "exec.fifo", 0);
+  timing::mark("start: user program exec'd");
   if (len > 1 && buf[0] == 'E') throw Error(std::string(buf + 1, static_cast<size_t>(len - 1)));
   if (!(fds[0].revents & (POLLHUP | POLLERR)))
     throw Error("container process exited before it could run the user program");
@@ -208,8 +211,10 @@ void destroy(const std::string& root, const std::string& id, bool force) {
     if (status != "stopped") kill_and_wait(*s);
     else if (!s->new_pid_ns) signal_all(*s, SIGKILL);
     fault::fault_point("delete:after-kill");
+    timing::mark("delete: process gone");
     cgroups::destroy(s->cgroup);
     fault::fault_point("delete:after-cgroup");
+    timing::mark("delete: cgroup removed");
     if (s->host_rootfs_mount_id) linux_::detach_host_rootfs(s->rootfs, s->host_rootfs_mount_id);
     if (!s->poststop.empty())
       hooks::run_warn(s->poststop, spec::to_json(make_state(*s, "stopped"), -1, false), "poststop");
@@ -224,6 +229,7 @@ void destroy(const std::string& root, const std::string& id, bool force) {
   }
   fault::fault_point("delete:before-remove");
   dir->remove();
+  timing::mark("delete: state removed");
 }
 
 namespace {

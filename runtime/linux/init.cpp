@@ -19,6 +19,7 @@
 #include "runtime/linux/sys.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/util/fs.hpp"
+#include "runtime/util/timing.hpp"
 #include "spec/error.hpp"
 
 namespace oci::linux_ {
@@ -55,6 +56,7 @@ void run_init(const InitContext& ctx) {
   const auto& c = *ctx.config;
   const auto& plan = ctx.plan;
   std::string seccomp_payload = wait_for_go(ctx.sync_fd);
+  timing::mark("init: go received");
   if (plan.new_user && !plan.user_via_unshare) become_root_in_userns();
 
   bool joined_user = false;
@@ -94,6 +96,7 @@ void run_init(const InitContext& ctx) {
 
   ::umask(0);  // device nodes and dirs get exactly the modes asked for
   prepare_rootfs(ctx.rootfs);
+  timing::mark("init: rootfs prepared");
   std::string hook_state;
   const auto& h = c.hooks;
   if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||
@@ -108,6 +111,7 @@ void run_init(const InitContext& ctx) {
   }
   enter_rootfs(ctx.rootfs);
   finalize_rootfs(ctx.rootfs);
+  timing::mark("init: pivoted and finalized");
 
   if (!c.process) {
     // Nothing to run: wait to be killed (`start` refuses such a container).
@@ -160,6 +164,7 @@ void run_init(const InitContext& ctx) {
   while ((n = ::read(fifo, &byte, 1)) < 0 && errno == EINTR) {
   }
   if (n != 1) ::_exit(1);
+  timing::mark("init: started");
   if (!h.start_container.empty()) {
     try {
       hooks::run(h.start_container, hook_state, "startContainer");

@@ -17,8 +17,9 @@ class RealLsmHost final : public LsmHost {
  public:
   RealLsmHost() {
     try {
-      std::string v = read_pseudo_file(PseudoFs::Sys, "/sys/module/apparmor/parameters/enabled");
-      apparmor_ = !v.empty() && v[0] == 'Y';
+      // No module: no file (probed without an exception on the common path).
+      auto v = read_pseudo_file_if_exists(PseudoFs::Sys, "/sys/module/apparmor/parameters/enabled");
+      apparmor_ = v && !v->empty() && (*v)[0] == 'Y';
     } catch (const Error&) {
       apparmor_ = false;  // no module, no sysfs: not enabled
     }

@@ -157,4 +157,11 @@ std::string read_pseudo_file(PseudoFs kind, const std::string& path, int root_fd
   return fs::read_all(fd.get(), path);
 }
 
+std::optional<std::string> read_pseudo_file_if_exists(PseudoFs kind, const std::string& path,
+                                                      int root_fd) {
+  UniqueFd fd(open_checked(kind, path, O_RDONLY, root_fd, true));
+  if (!fd) return std::nullopt;
+  return fs::read_all(fd.get(), path);
+}
+
 }  // namespace oci::linux_

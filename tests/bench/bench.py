@@ -8,7 +8,10 @@ Everything runs as root inside one private mount namespace in which
 /sys/fs/cgroup/unified/cgroup.controllers is covered by an empty file (crun 1.8
 refuses this hybrid layout otherwise), so all runtimes see the same host. The
 same busybox bundle (ociVersion 1.0.2, process /bin/true) is used by every
-runtime; runs are interleaved and medians reported with the ratio to crun.
+runtime; runs are interleaved and medians reported with the ratio to crun,
+times as "p50 (p10-p90)". `exec` runs /bin/true in a running container of
+each runtime; containers/s is measured with 2 and with 8 parallel loops. The
+machine (CPU model, CPUs, kernel) is printed above each table.
 Runtimes that are not installed are skipped with a note. This is a report, not
 a test: nothing here asserts timings.
 
@@ -89,10 +92,10 @@ class Runtime:
             subprocess.run(self.argv("delete", "--force", cid), capture_output=True)
 
 
-def make_bundle(work: Path, oci_run: str, name="bundle", mounts=0) -> Path:
+def make_bundle(work: Path, oci_run: str, name="bundle", mounts=0, args=("/bin/true",)) -> Path:
     b = work / name
     env = dict(os.environ, OCI_RUN=oci_run)
-    subprocess.run([str(REPO / "tests" / "make-bundle.sh"), str(b), "/bin/true"], check=True,
+    subprocess.run([str(REPO / "tests" / "make-bundle.sh"), str(b), *args], check=True,
                    env=env, stdout=subprocess.DEVNULL)
     cfg = json.loads((b / "config.json").read_text())
     cfg["ociVersion"] = "1.0.2"
@@ -106,8 +109,9 @@ def make_bundle(work: Path, oci_run: str, name="bundle", mounts=0) -> Path:
     return b
 
 
-def measure_round(rt, bundle, results):
-    """One interleaved round: run, then create/start/state/kill/delete separately."""
+def measure_round(rt, bundle, results, sleeper=None):
+    """One interleaved round: run, then create/start/state/kill/delete separately,
+    then exec of /bin/true in the running container `sleeper` (if given)."""
     cid = rt.new_id()
     dt, ru = run_timed(rt.argv("run", "-b", str(bundle), cid))
     results.setdefault("run", []).append(dt)
@@ -135,6 +139,26 @@ def measure_round(rt, bundle, results):
     run_timed(rt.argv("delete", kid))
     dt, _ = run_timed(rt.argv("delete", cid))
     results.setdefault("delete", []).append(dt)
+    if sleeper:
+        dt, _ = run_timed(rt.argv("exec", sleeper, "/bin/true"))
+        results.setdefault("exec", []).append(dt)
+
+
+def start_sleeper(rt, bundle):
+    """A running container (sleep) of `rt` for the exec row; its id."""
+    cid = rt.new_id()
+    run_timed(rt.argv("create", "-b", str(bundle), cid))
+    run_timed(rt.argv("start", cid))
+    return cid
+
+
+def percentiles(values):
+    """(p10, p50, p90) of `values` (inclusive method: stays inside the data)."""
+    if len(values) < 2:
+        v = values[0]
+        return v, v, v
+    q = statistics.quantiles(values, n=10, method="inclusive")
+    return q[0], statistics.median(values), q[8]
 
 
 def peak_rss_kb(rt, bundle):
@@ -146,9 +170,9 @@ def peak_rss_kb(rt, bundle):
         return int(out.read().split()[-1])
 
 
-def parallel_rate(rts, bundle, rounds=3, per_loop=10):
-    """Containers per second with two loops of `run` side by side; `rounds`
-    interleaved rounds per runtime, median reported."""
+def parallel_rate(rts, bundle, rounds=3, per_loop=10, loops=2):
+    """Containers per second with `loops` loops of `run` side by side;
+    `rounds` interleaved rounds per runtime, median reported."""
     rates = {rt.name: [] for rt in rts}
     for _ in range(rounds):
         for rt in rts:
@@ -156,12 +180,12 @@ def parallel_rate(rts, bundle, rounds=3, per_loop=10):
                 for _ in range(per_loop):
                     run_timed(rt.argv("run", "-b", str(bundle), rt.new_id()))
             t0 = time.perf_counter()
-            ts = [threading.Thread(target=loop) for _ in range(2)]
+            ts = [threading.Thread(target=loop) for _ in range(loops)]
             for t in ts:
                 t.start()
             for t in ts:
                 t.join()
-            rates[rt.name].append(2 * per_loop / (time.perf_counter() - t0))
+            rates[rt.name].append(loops * per_loop / (time.perf_counter() - t0))
     return {n: statistics.median(v) for n, v in rates.items()}
 
 
@@ -220,12 +244,21 @@ def fmt(v):
     return str(v)
 
 
-def table(rows, names):
+def table(rows, names, spreads=None):
+    """rows: (metric, unit, {runtime: value}); spreads: {metric: {runtime: (p10, p90)}}
+    for the timed rows, shown next to the median as "p50 (p10-p90)"."""
+    spreads = spreads or {}
     base = "crun" if "crun" in names else names[0]
     head = "| metric | " + " | ".join(names) + " | " + " | ".join(f"{n}/{base}" for n in names if n != base) + " |"
     lines = [head, "|" + "---|" * (1 + 2 * len(names) - 1)]
     for metric, unit, vals in rows:
-        cells = [fmt(vals.get(n)) + ("" if vals.get(n) is None else unit) for n in names]
+        cells = []
+        for n in names:
+            cell = fmt(vals.get(n)) + ("" if vals.get(n) is None else unit)
+            sp = spreads.get(metric, {}).get(n)
+            if sp and vals.get(n) is not None:
+                cell += f" ({fmt(sp[0])}-{fmt(sp[1])})"
+            cells.append(cell)
         ratios = []
         for n in names:
             if n == base:
@@ -360,6 +393,18 @@ def scale_rows(rts, bundle, work, oci_run, rounds, present=500):
     return rows
 
 
+def machine():
+    """CPU model, CPUs and kernel: the line naming the machine of a table."""
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    kvm = "with /dev/kvm" if os.path.exists("/dev/kvm") else "no /dev/kvm"
+    return f"{model}, {os.cpu_count()} CPUs, Linux {os.uname().release}, {kvm}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=30)
@@ -393,31 +438,40 @@ def main():
     names = [r.name for r in rts]
     try:
         bundle = make_bundle(work, args.oci_run)
+        sleep_bundle = make_bundle(work, args.oci_run, "bundle-sleep", args=("sleep", "100000"))
+        sleepers = {rt.name: start_sleeper(rt, sleep_bundle) for rt in rts}
         results = {r.name: {} for r in rts}
         for rt in rts:  # warm caches
-            measure_round(rt, bundle, {})
+            measure_round(rt, bundle, {}, sleepers[rt.name])
         for _ in range(args.runs):
             for rt in rts:
-                measure_round(rt, bundle, results[rt.name])
+                measure_round(rt, bundle, results[rt.name], sleepers[rt.name])
+        for rt in rts:
+            subprocess.run(rt.argv("delete", "--force", sleepers[rt.name]), capture_output=True)
         med = lambda rt, k: statistics.median(results[rt][k]) if results[rt].get(k) else None
-        rows = [(f"{op} (ms)", "", {n: med(n, op) * 1000 for n in names}) for op in
-                ("run", "create", "start", "state", "kill", "delete")]
+        ops = ("run", "create", "start", "state", "kill", "delete", "exec")
+        rows = [(f"{op} (ms)", "", {n: med(n, op) * 1000 for n in names if results[n].get(op)}) for op in ops]
+        # p10/p90 next to every median: a median hides a tail (issue #17).
+        spreads = {f"{op} (ms)": {n: tuple(v * 1000 for v in percentiles(results[n][op]))[::2]
+                                  for n in names if results[n].get(op)} for op in ops}
         rows.append(("containers/s, 2 parallel loops", "", parallel_rate(rts, bundle)))
+        rows.append(("containers/s, 8 parallel loops", "", parallel_rate(rts, bundle, per_loop=5, loops=8)))
         rows.append(("page faults per run (runtime process)", "", {n: int(med(n, "faults")) for n in names}))
         rows.append(("peak RSS of the runtime (KiB)", "", {n: int(med(n, "rss_kb")) for n in names}))
         rows.append(("syscalls of one run", "", syscall_counts(rts, bundle, work)))
         if not args.no_memory:
             rows.append(("smallest memory limit that starts (KiB)", "",
                          {r.name: smallest_memory(r, bundle, work) for r in rts}))
-        print(f"\n{args.runs} interleaved rounds; medians\n", flush=True)
-        print(table(rows, names), flush=True)
+        print(f"\nmachine: {machine()}", flush=True)
+        print(f"\n{args.runs} interleaved rounds; medians, for times p50 (p10-p90)\n", flush=True)
+        print(table(rows, names, spreads), flush=True)
         if args.chart:
             chart(args.chart, f"oci-run vs crun vs runc: medians of {args.runs} interleaved rounds "
                   "(ratio to crun under each name)", names, rows)
             print(f"\nchart: {args.chart}", flush=True)
         if args.scale:
-            print(f"\nHow cost grows (medians of {args.scale_runs} interleaved rounds; 'containers present' = "
-                  "created containers in the runtime's state root):\n", flush=True)
+            print(f"\nHow cost grows (machine: {machine()}; medians of {args.scale_runs} interleaved rounds; "
+                  "'containers present' = created containers in the runtime's state root):\n", flush=True)
             srows = scale_rows(rts, bundle, work, args.oci_run, args.scale_runs, args.scale_present)
             print(table(srows, names), flush=True)
             if args.chart:
