@@ -230,13 +230,12 @@ void Manager::apply(const Network& net, const Lease& lease, int container_netns)
   const uint64_t here = lease.host_netns;
   Netlink host;
 
-  // Host-wide: forwarding (this namespace's sysctl). Recorded before it is changed.
+  // Where the host-wide rules are (the chains and jumps go with the last container).
   HostState hs = store_.load_host().value_or(HostState{});
-  hs.host_netns = here;
-  const std::string fwd = read_sysctl("net/ipv4/ip_forward");
-  if (fwd != "1" && hs.ip_forward_prev.empty()) hs.ip_forward_prev = fwd;
-  store_.save_host(hs);
-  if (fwd != "1") write_sysctl("net/ipv4/ip_forward", "1");
+  if (hs.host_netns != here) {
+    hs.host_netns = here;
+    store_.save_host(hs);
+  }
 
   // The network: bridge with the gateway address, up, route_localnet for localhost DNAT.
   std::optional<NetworkState> prev = store_.load_network(net.name);
@@ -272,6 +271,9 @@ void Manager::apply(const Network& net, const Lease& lease, int container_netns)
     host.add_address(br->ifindex, net.gateway, net.subnet.prefix, net.subnet.broadcast());
   }
   host.set_up(net.bridge);
+  // Forwarding (this namespace's sysctl): raised when needed, never lowered again, not
+  // even by teardown: other containers, runtimes and services may rely on it.
+  if (read_sysctl("net/ipv4/ip_forward") != "1") write_sysctl("net/ipv4/ip_forward", "1");
   const std::string localnet = "net/ipv4/conf/" + net.bridge + "/route_localnet";
   if (std::string v = read_sysctl(localnet); v != "1") {
     if (!ns.bridge_created && ns.route_localnet_prev.empty()) {
@@ -412,9 +414,7 @@ void Manager::teardown_locked(const std::vector<Lease>& leases,
   // 5. Host-wide state once no container is left.
   if (host_unused && host_here) {
     try {
-      if (hs && !hs->ip_forward_prev.empty())
-        write_sysctl("net/ipv4/ip_forward", hs->ip_forward_prev);
-      store_.remove_host();
+      store_.remove_host();  // ip_forward stays as it is: never lowered
     } catch (const std::exception& e) {
       errors.push_back(e.what());
     }

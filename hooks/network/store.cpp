@@ -190,7 +190,6 @@ std::optional<HostState> Store::load_host() const {
   json j = parse_json(*text, path);
   HostState s;
   s.host_netns = j.value("host_netns", uint64_t{0});
-  s.ip_forward_prev = j.value("ip_forward_prev", "");
   return s;
 }
 
@@ -198,7 +197,7 @@ void Store::save_host(const HostState& s) const {
   mkdir_p(root_);
   write_file_atomic(
       root_ + "/host.json",
-      json{{"host_netns", s.host_netns}, {"ip_forward_prev", s.ip_forward_prev}}.dump(2) + "\n");
+      json{{"host_netns", s.host_netns}}.dump(2) + "\n");
 }
 
 void Store::remove_host() const {

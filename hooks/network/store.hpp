@@ -2,7 +2,7 @@
 // $OCI_RUN_NETWORK_STATE):
 //
 //   lock                     flock(2)ed for the whole of a setup or teardown
-//   host.json                what was changed host-wide (ip_forward), while any lease exists
+//   host.json                the namespace of the host-wide rules, while any lease exists
 //   <network>/leases.json    the network's leases and where allocation resumes
 //   <network>/network.json   what setup created for the network (bridge, address, sysctl)
 //
@@ -35,8 +35,7 @@ struct NetworkState {
 };
 
 struct HostState {
-  uint64_t host_netns = 0;
-  std::string ip_forward_prev;  // net.ipv4.ip_forward before we set it ("" untouched)
+  uint64_t host_netns = 0;  // where the jumps and chains are
 };
 
 class Store {

@@ -238,11 +238,11 @@ class Lab:
         return self.host.run("cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip()
 
     def assert_clean(self):
-        """Nothing of the hook's is left in "host" or the state directory."""
+        """Nothing of the hook's is left in "host" or the state directory (ip_forward is
+        never lowered again: it stays as the hook or anyone else set it)."""
         assert self.links() == ["lo", "uplink"], self.links()
         assert self.our_rules() == [], "\n".join(self.our_rules())
         assert self.state_files() == [], self.state_files()
-        assert self.ip_forward() == "0"
 
     def close(self):
         for p in self.procs:
@@ -551,3 +551,19 @@ def test_spec_network_flag(tmp_path):
     r = subprocess.run([OCI_RUN, "spec", "--network", "../x", "-b", str(tmp_path)], capture_output=True, text=True,
                        timeout=10)
     assert r.returncode != 0 and "not a network name" in r.stderr
+
+
+def test_ip_forward_is_never_lowered(lab, make_extra_bundle):
+    """Issue #22.1: other users of the host (another state directory, podman, ...) rely
+    on forwarding: deleting the last container must not turn it off."""
+    assert lab.ip_forward() == "0"
+    a = lab.start_container(make_extra_bundle(), "a")
+    assert lab.ip_forward() == "1"
+    lab.runtime.delete(a, force=True)
+    lab.assert_clean()
+    assert lab.ip_forward() == "1"
+    # Someone else's setting of 1 stays as well through a whole setup/teardown cycle.
+    b = lab.start_container(make_extra_bundle(), "b", network="tiny")
+    lab.runtime.delete(b, force=True)
+    lab.assert_clean()
+    assert lab.ip_forward() == "1"
