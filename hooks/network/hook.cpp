@@ -13,6 +13,7 @@
 #include "hooks/network/iptables.hpp"
 #include "hooks/network/netlink.hpp"
 #include "hooks/network/netns.hpp"
+#include "hooks/network/portholder.hpp"
 #include "hooks/network/process.hpp"
 
 namespace ocinet {
@@ -182,6 +183,9 @@ void Manager::setup(const ContainerState& st) {
     if (l.id != st.id) others.push_back(&l);
   for (const auto& l : check_ports(ports, others, lease_alive)) add_reclaim(l);
   if (!reclaim.empty()) teardown_locked(reclaim, {}, net->name);
+  // Published ports a host process uses are refused here, before any change; the
+  // sockets then reserve them for the container's life (the holder keeps them).
+  std::vector<oci::UniqueFd> host_ports = bind_host_ports(ports);
 
   Lease lease;
   lease.id = st.id;
@@ -208,11 +212,24 @@ void Manager::setup(const ContainerState& st) {
     }
   }
 
+  HolderProcess holder = spawn_port_holder(st.id, st.pid, *start, host_ports);
+  host_ports.clear();
+  lease.holder_pid = holder.pid;
+  lease.holder_start = holder.start;
+
   // Record the lease first: whatever happens next, teardown knows what to remove.
-  table = store_.load_leases(net->name);
-  table.leases.push_back(lease);
-  if (!requested) table.last = a.ip;
-  store_.save_leases(net->name, table);
+  try {
+    table = store_.load_leases(net->name);
+    table.leases.push_back(lease);
+    if (!requested) table.last = a.ip;
+    store_.save_leases(net->name, table);
+  } catch (...) {
+    try {
+      stop_port_holder(holder.pid, holder.start);
+    } catch (const std::exception&) {  // it exits with the container anyway
+    }
+    throw;
+  }
   try {
     apply(*net, lease, cns.get());
   } catch (const std::exception& e) {
@@ -365,7 +382,16 @@ void Manager::teardown_locked(const std::vector<Lease>& leases,
     ipt.restore(script);
   }
 
-  // 2. Host ends of the veth pairs (the container end goes with them).
+  // 2. Port holders (their ports are free once this returns), host ends of the veth
+  // pairs (the container end goes with them).
+  std::vector<std::string> errors;
+  for (const auto& l : leases) {
+    try {
+      stop_port_holder(l.holder_pid, l.holder_start);
+    } catch (const std::exception& e) {
+      errors.push_back("container " + l.id + ": " + e.what());
+    }
+  }
   std::optional<Netlink> host;
   auto nl = [&]() -> Netlink& {
     if (!host) host.emplace();
@@ -391,7 +417,6 @@ void Manager::teardown_locked(const std::vector<Lease>& leases,
   }
 
   // 4. Networks nobody uses: bridge (if ours), address, sysctl, state.
-  std::vector<std::string> errors;
   for (size_t i = 0; i < unused.size(); ++i) {
     const auto& ns = unused_states[i];
     try {
@@ -501,6 +526,7 @@ void Manager::list(std::ostream& out, bool as_json, const Config* cfg,
                   {"dns", n ? n->dns : std::vector<std::string>{}},
                   {"veth", l.veth},
                   {"pid", l.pid},
+                  {"port_holder", l.holder_pid},
                   {"alive", lease_alive(l)},
                   {"created", l.created}});
   }

@@ -20,6 +20,7 @@
 #include "hooks/network/config.hpp"
 #include "hooks/network/error.hpp"
 #include "hooks/network/hook.hpp"
+#include "hooks/network/portholder.hpp"
 #include "hooks/network/store.hpp"
 
 namespace {
@@ -74,6 +75,7 @@ int run(int argc, char** argv) {
     std::cout << "oci-run-network " << OCI_RUN_VERSION << "\n";
     return 0;
   }
+  if (cmd == "hold-ports") return ocinet::hold_ports_main(argc, argv);
   ocinet::Manager m(ocinet::Store(ocinet::Store::root_from_env()));
   if (cmd == "setup" || cmd == "teardown" || cmd == "hook") {
     if (argc != 2) throw ocinet::Error(cmd + ": unexpected argument " + argv[2]);

@@ -42,6 +42,8 @@ json lease_to_json(const Lease& l) {
           {"pid_start", l.pid_start},
           {"netns_inode", l.netns_inode},
           {"host_netns", l.host_netns},
+          {"holder_pid", l.holder_pid},
+          {"holder_start", l.holder_start},
           {"created", l.created}};
 }
 
@@ -60,6 +62,8 @@ Lease lease_from_json(const json& j, const std::string& source) {
   l.pid_start = j.value("pid_start", uint64_t{0});
   l.netns_inode = j.value("netns_inode", uint64_t{0});
   l.host_netns = j.value("host_netns", uint64_t{0});
+  l.holder_pid = j.value("holder_pid", 0);
+  l.holder_start = j.value("holder_start", uint64_t{0});
   l.created = j.value("created", "");
   if (l.id.empty() || !l.ip) throw Error(source + ": a lease without id or ip");
   return l;

@@ -93,6 +93,32 @@ else:
 """
 
 
+# Binds (proto, addr, port) and reports "ok" or the errno name.
+BIND = r"""
+import errno, socket, sys
+proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+try:
+    s.bind((addr, port))
+    print("ok")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+"""
+
+# Holds (proto, addr, port) bound (tcp: listening) until killed.
+HOLD = r"""
+import socket, sys, time
+proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port))
+if proto == "tcp":
+    s.listen()
+print("ready", flush=True)
+time.sleep(3600)
+"""
+
+
 # --------------------------------------------------------------------------- namespaces
 
 
@@ -237,12 +263,31 @@ class Lab:
     def ip_forward(self) -> str:
         return self.host.run("cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip()
 
+    def holders(self) -> list[int]:
+        """Port holder processes (`oci-run-network hold-ports`) in "host"."""
+        own = os.readlink(self.host.path)
+        found = []
+        for e in os.scandir("/proc"):
+            if not e.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{e.name}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+                if argv[:2] == [b"oci-run-network", b"hold-ports"] and os.readlink(f"/proc/{e.name}/ns/net") == own:
+                    found.append(int(e.name))
+        return found
+
+    def bind(self, proto: str, addr: str, port: int) -> str:
+        """Binds addr:port in "host": "ok" or the errno name."""
+        return self.host.run("python3", "-c", BIND, proto, addr, str(port)).stdout.strip()
+
     def assert_clean(self):
         """Nothing of the hook's is left in "host" or the state directory (ip_forward is
         never lowered again: it stays as the hook or anyone else set it)."""
         assert self.links() == ["lo", "uplink"], self.links()
         assert self.our_rules() == [], "\n".join(self.our_rules())
         assert self.state_files() == [], self.state_files()
+        assert self.holders() == [], self.holders()
 
     def close(self):
         for p in self.procs:
@@ -567,3 +612,50 @@ def test_ip_forward_is_never_lowered(lab, make_extra_bundle):
     lab.runtime.delete(b, force=True)
     lab.assert_clean()
     assert lab.ip_forward() == "1"
+
+
+def test_published_port_in_use_on_the_host_is_refused_then_reserved(lab, make_extra_bundle):
+    """Issue #22.2: a port a host process uses is refused at create ("address already
+    in use", naming it), TCP and UDP, on any address the mapping covers; a published
+    port is then reserved for the container's life and free again after delete."""
+    b = make_extra_bundle()
+    for proto, addr, port in (("tcp", "127.0.0.1", 18085), ("udp", HOST_IP, 18086)):
+        squatter = lab.popen(lab.host.argv("python3", "-c", HOLD, proto, addr, str(port)))
+        lab.attach(b, ports=f"18090:90/tcp,{port}:80/{proto}")
+        r = lab.runtime.create(b, lab.runtime.new_id(proto), check=False, timeout=20)
+        assert r.returncode != 0
+        assert f"host port {port}/{proto} is already in use" in r.stderr, r.stderr
+        assert "address already in use" in r.stderr.lower(), r.stderr
+        assert lab.runtime.list_ids() == []
+        lab.assert_clean()
+        squatter.kill()
+        squatter.wait(timeout=5)
+
+    cid = lab.start_container(b, "c", ports="18085:80/tcp,18086:53/udp")
+    holders = lab.holders()
+    assert holders == [lab.lease(cid)["port_holder"]], holders
+    # While it runs no host process can take them, on any address.
+    for proto, port in (("tcp", 18085), ("udp", 18086)):
+        for addr in ("127.0.0.1", HOST_IP, "0.0.0.0"):
+            assert lab.bind(proto, addr, port) == "EADDRINUSE", (proto, addr, port)
+    assert lab.bind("tcp", "127.0.0.1", 18086) == "ok"  # the other protocol is another port
+    lab.runtime.delete(cid, force=True)
+    lab.assert_clean()
+    for proto, port in (("tcp", 18085), ("udp", 18086)):
+        assert lab.bind(proto, "127.0.0.1", port) == "ok"
+
+
+def test_port_holder_goes_with_the_container_after_kill_9(lab, bundle):
+    """The holder is tied to the container's process: SIGKILL of the container (and of
+    every oci-run process: there is none left running here) frees the port, no teardown
+    needed; delete then finds nothing to kill."""
+    cid = lab.start_container(bundle, ports="18087:80/tcp")
+    holder = lab.lease(cid)["port_holder"]
+    assert lab.holders() == [holder]
+    assert lab.bind("tcp", "0.0.0.0", 18087) == "EADDRINUSE"
+    os.kill(lab.runtime.state(cid)["pid"], signal.SIGKILL)
+    wait_for(lambda: lab.holders() == [], timeout=5, what="the port holder to exit")
+    assert lab.bind("tcp", "0.0.0.0", 18087) == "ok"
+    lab.runtime.wait_status(cid, "stopped")
+    lab.runtime.delete(cid)
+    lab.assert_clean()
