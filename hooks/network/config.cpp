@@ -49,10 +49,17 @@ class Parser {
     return *ip;
   }
 
+  bool boolean(const YAML::Node& n, const std::string& key) const {
+    std::string v = scalar(n, key);
+    if (v == "true" || v == "on" || v == "yes") return true;
+    if (v == "false" || v == "off" || v == "no") return false;
+    fail(n, key + ": \"" + v + "\" is not true/false (or on/off)");
+  }
+
   Network network(const YAML::Node& n) {
     Network net;
     if (!n.IsMap()) fail(n, "expected a mapping with name, bridge, subnet, ...");
-    only_keys(n, {"name", "bridge", "subnet", "gateway", "range", "nat", "dns"});
+    only_keys(n, {"name", "bridge", "subnet", "gateway", "range", "nat", "isolate", "dns"});
     for (const char* req : {"name", "bridge", "subnet"})
       if (!n[req]) fail(n, std::string("missing \"") + req + "\"");
 
@@ -110,15 +117,8 @@ class Parser {
         fail(r, "range: holds only the gateway address");
     }
 
-    if (const YAML::Node nat = n["nat"]) {
-      std::string v = scalar(nat, "nat");
-      if (v == "true" || v == "on" || v == "yes")
-        net.nat = true;
-      else if (v == "false" || v == "off" || v == "no")
-        net.nat = false;
-      else
-        fail(nat, "nat: \"" + v + "\" is not true/false (or on/off)");
-    }
+    if (const YAML::Node nat = n["nat"]) net.nat = boolean(nat, "nat");
+    if (const YAML::Node iso = n["isolate"]) net.isolate = boolean(iso, "isolate");
 
     if (const YAML::Node dns = n["dns"]) {
       if (!dns.IsSequence()) fail(dns, "dns: expected a list of addresses");

@@ -9,6 +9,8 @@
 //         start: 10.89.0.10    #   default: every host address but the gateway
 //         end: 10.89.0.200
 //       nat: true              # optional (default true): masquerade traffic leaving the subnet
+//       isolate: true          # optional (default true): no forwarding between this network's
+//                              #   bridge and another isolated network's (false: connected)
 //       dns: [192.0.2.53]      # optional: recorded and reported, nothing is written to the rootfs
 //
 // Parsing validates everything; errors name the file, line and network.
@@ -41,6 +43,7 @@ struct Network {
   Ipv4 range_start = 0;
   Ipv4 range_end = 0;
   bool nat = true;
+  bool isolate = true;  // drop forwarding to and from other isolated networks' bridges
   std::vector<std::string> dns;
 };
 

@@ -314,7 +314,7 @@ void Manager::apply(const Network& net, const Lease& lease, int container_netns)
 
   // Rules: chains and jumps if missing, the network's if missing, the container's.
   Iptables ipt;
-  const auto nrules = ipt::network_rules({net.name, net.bridge, net.subnet, net.nat});
+  const auto nrules = ipt::network_rules({net.name, net.bridge, net.subnet, net.nat, net.isolate});
   const auto crules = ipt::container_rules({lease.id, net.bridge, lease.ip, lease.ports});
   auto saved = ipt.save();
   std::string script;
@@ -496,6 +496,7 @@ void Manager::list(std::ostream& out, bool as_json, const Config* cfg,
                       {"gateway", format_ipv4(n.gateway)},
                       {"range", format_ipv4(n.range_start) + "-" + format_ipv4(n.range_end)},
                       {"nat", n.nat},
+                      {"isolate", n.isolate},
                       {"dns", n.dns},
                       {"leases", count(n.name)},
                       {"configured", true}});

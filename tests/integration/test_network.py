@@ -659,3 +659,36 @@ def test_port_holder_goes_with_the_container_after_kill_9(lab, bundle):
     lab.runtime.wait_status(cid, "stopped")
     lab.runtime.delete(cid)
     lab.assert_clean()
+
+
+def test_networks_are_isolated_unless_connected(lab, make_extra_bundle):
+    """Issue #22.4: containers on two networks do not reach each other (rules dropping
+    forwarding between the bridges, removed with the networks); `isolate: false` in the
+    YAML connects a network. Both still reach upstream and their own gateway."""
+    def pair():
+        a = lab.start_container(make_extra_bundle(), "a")
+        b = lab.start_container(make_extra_bundle(), "b", network="tiny", ports="8088:80/tcp",
+                                script=httpd_script("from-b"))
+        return a, b, lab.lease(a)["ip"], lab.lease(b)["ip"]
+
+    def reaches(cid, ip) -> bool:
+        return lab.exec(cid, "ping", "-c", "1", "-W", "1", ip, check=False).returncode == 0
+
+    a, b, ip_a, ip_b = pair()
+    assert not reaches(a, ip_b) and not reaches(b, ip_a)
+    for cid, gw in ((a, GATEWAY), (b, "203.0.113.1")):
+        assert reaches(cid, gw) and reaches(cid, UPSTREAM_IP)
+    assert any("OCI-RUN-ISOLATION" in l for l in lab.our_rules())
+    # Published ports stay reachable from other networks (through the host's address).
+    wait_listening(lab, b, 80)
+    assert cwget(lab, a, f"http://{HOST_IP}:8088/") == "from-b"
+    lab.runtime.delete(a, force=True)
+    lab.runtime.delete(b, force=True)
+    lab.assert_clean()
+
+    lab.config.write_text(CONFIG + "    isolate: false\n")
+    a, b, ip_a, ip_b = pair()
+    assert reaches(a, ip_b) and reaches(b, ip_a)
+    lab.runtime.delete(a, force=True)
+    lab.runtime.delete(b, force=True)
+    lab.assert_clean()
