@@ -51,6 +51,16 @@ class Iptables {
     return ipt::parse_save_tables(r.out);
   }
 
+  // "iptables-restore v1.8.9 (nf_tables)": the backend is in the parentheses
+  // ("nf_tables" on Debian 12's default, or "legacy").
+  std::string version() const {
+    ProcessResult r = run_process({restore_, "--version"});
+    if (r.status != 0)
+      throw Error(restore_ + " --version failed (exit " + std::to_string(r.status) +
+                  "): " + trim(r.err));
+    return trim(r.out);
+  }
+
   void restore(const std::string& script) const {
     if (script.empty()) return;
     ProcessResult r = run_process(ipt::restore_argv(restore_), script);
@@ -531,13 +541,32 @@ void Manager::list(std::ostream& out, bool as_json, const Config* cfg,
                   {"alive", lease_alive(l)},
                   {"created", l.created}});
   }
+  // Which iptables (and so which kernel backend) the rules go through.
+  json firewall;
+  try {
+    std::string v = Iptables().version();
+    size_t open = v.rfind('('), close = v.rfind(')');
+    firewall = {{"iptables", v},
+                {"backend", open != std::string::npos && close > open
+                                ? v.substr(open + 1, close - open - 1)
+                                : "unknown"}};
+  } catch (const std::exception& e) {
+    firewall = {{"error", e.what()}};
+  }
   if (as_json) {
-    json doc = {{"state", store_.root()}, {"networks", nets}, {"leases", ls}};
+    json doc = {{"state", store_.root()},
+                {"firewall", firewall},
+                {"networks", nets},
+                {"leases", ls}};
     if (!cfg_error.empty()) doc["config_error"] = cfg_error;
     out << doc.dump(2) << "\n";
     return;
   }
   if (!cfg_error.empty()) out << "configuration: " << cfg_error << "\n";
+  out << "firewall: "
+      << (firewall.contains("iptables") ? firewall["iptables"].get<std::string>()
+                                        : firewall["error"].get<std::string>())
+      << "\n";
   char line[512];
   std::snprintf(line, sizeof line, "%-16s %-15s %-18s %-15s %-4s %-6s %s\n", "NETWORK", "BRIDGE",
                 "SUBNET", "GATEWAY", "NAT", "LEASES", "DNS");

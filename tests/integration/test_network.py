@@ -692,3 +692,17 @@ def test_networks_are_isolated_unless_connected(lab, make_extra_bundle):
     lab.runtime.delete(a, force=True)
     lab.runtime.delete(b, force=True)
     lab.assert_clean()
+
+
+def test_rules_go_through_the_nft_backend(lab, bundle):
+    """Issue #22.6: Debian 12's iptables is iptables-nft; the hook drives it through
+    iptables-restore, says so in `list`, and these tests run on it."""
+    assert "(nf_tables)" in lab.host.run("iptables", "-V").stdout, "the tests expect iptables-nft"
+    fw = json.loads(lab.cli("list", "--json").stdout)["firewall"]
+    assert fw["backend"] == "nf_tables" and fw["iptables"].startswith("iptables-restore v"), fw
+    assert "firewall: iptables-restore v" in lab.cli("list").stdout
+    cid = lab.start_container(bundle, ports="8080:80/tcp")
+    nft = lab.host.run("iptables-nft-save").stdout
+    assert f"oci-run:id={cid}" in nft and ":OCI-RUN-FORWARD" in nft
+    lab.runtime.delete(cid, force=True)
+    lab.assert_clean()
