@@ -11,7 +11,9 @@
 //       nat: true              # optional (default true): masquerade traffic leaving the subnet
 //       isolate: true          # optional (default true): no forwarding between this network's
 //                              #   bridge and another isolated network's (false: connected)
-//       dns: [192.0.2.53]      # optional: recorded and reported, nothing is written to the rootfs
+//       dns: [192.0.2.53]      # optional: the container's nameservers (default: the host's
+//                              #   but loopback ones)
+//       dns_search: [example.org]  # optional: its search domains (default: the host's)
 //
 // Parsing validates everything; errors name the file, line and network.
 #pragma once
@@ -44,7 +46,8 @@ struct Network {
   Ipv4 range_end = 0;
   bool nat = true;
   bool isolate = true;  // drop forwarding to and from other isolated networks' bridges
-  std::vector<std::string> dns;
+  std::vector<std::string> dns;         // nameservers of the container's resolv.conf
+  std::vector<std::string> dns_search;  // its search domains
 };
 
 struct Config {

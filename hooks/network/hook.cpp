@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "hooks/network/dnsfiles.hpp"
 #include "hooks/network/error.hpp"
 #include "hooks/network/iptables.hpp"
 #include "hooks/network/netlink.hpp"
@@ -96,6 +97,8 @@ ContainerState parse_container_state(const std::string& text) {
     st.id = j.value("id", "");
     st.status = j.value("status", "");
     st.pid = j.value("pid", 0);
+    st.bundle = j.value("bundle", "");
+    st.rootfs = j.value("rootfs", "");
     if (j.contains("annotations") && j["annotations"].is_object())
       for (const auto& [k, v] : j["annotations"].items())
         if (v.is_string()) st.annotations[k] = v.get<std::string>();
@@ -242,6 +245,7 @@ void Manager::setup(const ContainerState& st) {
   }
   try {
     apply(*net, lease, cns.get());
+    provide_name_resolution(*net, lease, st);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     try {
@@ -335,6 +339,59 @@ void Manager::apply(const Network& net, const Lease& lease, int container_netns)
   ipt.restore(script);
 }
 
+void Manager::provide_name_resolution(const Network& net, const Lease& lease,
+                                      const ContainerState& st) {
+  std::string hostname, rootfs = st.rootfs;
+  bool own_resolv = false, own_hosts = false;
+  if (!st.bundle.empty()) {
+    const std::string path = st.bundle + "/config.json";
+    if (auto text = read_file(path)) {
+      try {
+        nlohmann::json j = nlohmann::json::parse(*text);
+        if (j.contains("hostname") && j["hostname"].is_string())
+          hostname = j["hostname"].get<std::string>();
+        if (rootfs.empty() && j.contains("root") && j["root"].is_object() &&
+            j["root"].contains("path") && j["root"]["path"].is_string()) {
+          std::string p = j["root"]["path"].get<std::string>();
+          rootfs = !p.empty() && p[0] == '/' ? p : st.bundle + "/" + p;
+        }
+        if (j.contains("mounts") && j["mounts"].is_array())
+          for (const auto& m : j["mounts"]) {
+            if (!m.is_object() || !m.contains("destination") || !m["destination"].is_string())
+              continue;
+            std::string dest = m["destination"].get<std::string>();
+            while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
+            own_resolv = own_resolv || dest == "/etc/resolv.conf";
+            own_hosts = own_hosts || dest == "/etc/hosts";
+          }
+      } catch (const nlohmann::json::exception& e) {
+        throw Error(path + ": " + e.what());
+      }
+    }
+  }
+  if (own_resolv && own_hosts) return;
+  if (rootfs.empty())
+    throw Error("container " + st.id +
+                ": neither its state nor its bundle's config.json names the rootfs (needed to "
+                "mount /etc/resolv.conf and /etc/hosts)");
+
+  std::vector<FileMount> files;
+  if (!own_resolv) {
+    const char* env = std::getenv(kResolvConfEnv);
+    const std::string host_path = env && *env ? env : kDefaultResolvConf;
+    std::string host = read_file(host_path).value_or("");
+    files.push_back({store_.write_container_file(
+                         net.name, lease.id, "resolv.conf",
+                         make_resolv_conf(host, net.dns, net.dns_search, lease.id)),
+                     "etc/resolv.conf"});
+  }
+  if (!own_hosts)
+    files.push_back({store_.write_container_file(net.name, lease.id, "hosts",
+                                                 make_hosts(lease.ip, {hostname, lease.id}, lease.id)),
+                     "etc/hosts"});
+  bind_files_into(st.pid, rootfs, files);
+}
+
 // ----------------------------------------------------------------------------- teardown
 
 void Manager::teardown_locked(const std::vector<Lease>& leases,
@@ -420,6 +477,13 @@ void Manager::teardown_locked(const std::vector<Lease>& leases,
   // 3. The leases.
   std::set<std::string> nets;
   for (const auto& l : leases) nets.insert(l.network);
+  for (const auto& l : leases) {
+    try {
+      store_.remove_container_files(l.network, l.id);
+    } catch (const std::exception& e) {
+      errors.push_back("container " + l.id + ": " + e.what());
+    }
+  }
   for (const auto& n : nets) {
     LeaseTable t = store_.load_leases(n);
     std::erase_if(t.leases, [&](const Lease& l) { return gone.count(l.id) > 0; });

@@ -182,8 +182,30 @@ void Store::save_network(const NetworkState& s) const {
   write_file_atomic(dir(s.network) + "/network.json", j.dump(2) + "\n");
 }
 
+std::string Store::container_dir(const std::string& network, const std::string& id) const {
+  return dir(network) + "/containers/" + id;
+}
+
+std::string Store::write_container_file(const std::string& network, const std::string& id,
+                                        const std::string& name,
+                                        const std::string& content) const {
+  const std::string d = container_dir(network, id);
+  mkdir_p(d);
+  write_file_atomic(d + "/" + name, content);
+  return d + "/" + name;
+}
+
+void Store::remove_container_files(const std::string& network, const std::string& id) const {
+  const std::string d = container_dir(network, id);
+  for (const char* f : {"/resolv.conf", "/hosts"})
+    if (::unlink((d + f).c_str()) != 0 && errno != ENOENT) throw sys_error("unlink " + d + f);
+  if (::rmdir(d.c_str()) != 0 && errno != ENOENT) throw sys_error("rmdir " + d);
+  ::rmdir((dir(network) + "/containers").c_str());  // fails while another container has files
+}
+
 void Store::remove_network(const std::string& network) const {
   for (const char* f : {"/leases.json", "/network.json"}) ::unlink((dir(network) + f).c_str());
+  ::rmdir((dir(network) + "/containers").c_str());
   if (::rmdir(dir(network).c_str()) == 0) fsync_dir(root_);
 }
 

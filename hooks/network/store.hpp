@@ -61,6 +61,13 @@ class Store {
   void save_host(const HostState& s) const;
   void remove_host() const;
 
+  // The container's generated files (resolv.conf, hosts): <network>/containers/<id>/.
+  std::string container_dir(const std::string& network, const std::string& id) const;
+  // Writes (atomically) one of them, creating the directories; returns its path.
+  std::string write_container_file(const std::string& network, const std::string& id,
+                                   const std::string& name, const std::string& content) const;
+  void remove_container_files(const std::string& network, const std::string& id) const;
+
   // The lease of container `id` in any network.
   std::optional<Lease> find_lease(const std::string& id) const;
   std::vector<Lease> all_leases() const;

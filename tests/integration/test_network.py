@@ -165,6 +165,9 @@ class Lab:
         self.config = tmp_path / "networks.yaml"
         self.config.write_text(CONFIG)
         self.state = tmp_path / "netstate"
+        # The "host's" resolv.conf the hook reads (not the real one).
+        self.host_resolv = tmp_path / "host-resolv.conf"
+        self.host_resolv.write_text(f"nameserver {UPSTREAM_IP}\n")
         self.procs: list[subprocess.Popen] = []
         self.host = Netns()
         self.upstream = Netns()
@@ -186,7 +189,8 @@ class Lab:
     # -- the hook
     @property
     def env(self) -> list[str]:
-        return [f"OCI_RUN_NETWORK_CONFIG={self.config}", f"OCI_RUN_NETWORK_STATE={self.state}"]
+        return [f"OCI_RUN_NETWORK_CONFIG={self.config}", f"OCI_RUN_NETWORK_STATE={self.state}",
+                f"OCI_RUN_NETWORK_RESOLV_CONF={self.host_resolv}"]
 
     def cli(self, *args, check=True) -> subprocess.CompletedProcess:
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
@@ -705,4 +709,43 @@ def test_rules_go_through_the_nft_backend(lab, bundle):
     nft = lab.host.run("iptables-nft-save").stdout
     assert f"oci-run:id={cid}" in nft and ":OCI-RUN-FORWARD" in nft
     lab.runtime.delete(cid, force=True)
+    lab.assert_clean()
+
+
+def test_resolv_conf_and_hosts(lab, make_extra_bundle):
+    """Issue #22.3: the container gets /etc/resolv.conf (the host's without loopback
+    nameservers, or the network's dns and dns_search) and /etc/hosts with its name and
+    address, bind-mounted by the hook; the bundle's own files are left alone."""
+    lab.host_resolv.write_text("# the host's\nnameserver 127.0.0.53\nnameserver 198.51.100.1\nnameserver ::1\n"
+                               "search corp.example\noptions ndots:2 edns0\n")
+    lab.config.write_text(CONFIG.replace("    dns: [192.0.2.53]\n",
+                                         "    dns: [192.0.2.53]\n    dns_search: [svc.example, example.org]\n"))
+    b = make_extra_bundle()
+    with b.edit() as c:
+        c["hostname"] = "web1"
+    etc = b.path / "rootfs" / "etc"
+    (etc / "hosts").write_text("# the image's\n")
+    # "tiny" has no dns settings: the host's, loopback servers dropped.
+    cid = lab.start_container(b, "t", network="tiny")
+    resolv = lab.exec(cid, "cat", "/etc/resolv.conf").stdout
+    assert re.findall(r"^nameserver (\S+)$", resolv, re.M) == ["198.51.100.1"], resolv
+    assert re.findall(r"^search (.*)$", resolv, re.M) == ["corp.example"], resolv
+    assert "options ndots:2 edns0" in resolv
+    hosts = lab.exec(cid, "cat", "/etc/hosts").stdout
+    ip = lab.lease(cid)["ip"]
+    assert re.search(rf"^{re.escape(ip)}\s+web1\s+{re.escape(cid)}$", hosts, re.M), hosts
+    assert re.search(r"^127\.0\.0\.1\s+localhost$", hosts, re.M), hosts
+    lab.exec(cid, "ping", "-c", "1", "-W", "3", "web1")  # resolved through /etc/hosts
+    # "default" has dns and dns_search: they replace the host's.
+    a = lab.start_container(make_extra_bundle(), "a")
+    resolv = lab.exec(a, "cat", "/etc/resolv.conf").stdout
+    assert re.findall(r"^nameserver (\S+)$", resolv, re.M) == ["192.0.2.53"], resolv
+    assert re.findall(r"^search (.*)$", resolv, re.M) == ["svc.example example.org"], resolv
+    assert re.search(rf"^{re.escape(lab.lease(a)['ip'])}\s+oci-run\s+{re.escape(a)}$",  # the spec's hostname
+                     lab.exec(a, "cat", "/etc/hosts").stdout, re.M)
+    # Mounted, not written into the image.
+    assert (etc / "hosts").read_text() == "# the image's\n"
+    assert (etc / "resolv.conf").read_text() == ""
+    lab.runtime.delete(cid, force=True)
+    lab.runtime.delete(a, force=True)
     lab.assert_clean()
