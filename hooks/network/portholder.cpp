@@ -15,6 +15,7 @@
 #include <charconv>
 #include <climits>
 #include <cstring>
+#include <optional>
 
 #include "hooks/network/error.hpp"
 #include "hooks/network/netns.hpp"
