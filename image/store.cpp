@@ -15,6 +15,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "image/fsutil.hpp"
 #include "image/unpack.hpp"
 #include "spec/error.hpp"
 
@@ -159,6 +160,25 @@ Store::Store(const std::string& root, bool exclusive) : root_(absolute_path(root
     if (errno != EINTR) throw sys_error("lock " + root_ + "/lock");
 }
 
+namespace {
+
+// sha256 of the whole file behind `fd` (read from the start).
+std::string file_sha256(int fd, const std::string& what) {
+  if (::lseek(fd, 0, SEEK_SET) < 0) throw sys_error("seek " + what);
+  Sha256 h;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw sys_error("read " + what);
+    if (n == 0) break;
+    h.update(buf, static_cast<size_t>(n));
+  }
+  return h.hex();
+}
+
+}  // namespace
+
 std::string Store::ensure_layer(Source& src, const LayerRef& layer, size_t index, size_t count,
                                 const LayerProgress& progress) {
   const std::string hex = layer.diff_id.substr(7);
@@ -178,7 +198,21 @@ std::string Store::ensure_layer(Source& src, const LayerRef& layer, size_t index
   UniqueFd dest = open_dir(t.path() + "/diff");
   ProgressFn fn;
   if (progress) fn = [&](uint64_t done) { progress(index, count, layer.diff_id, done, total); };
-  UnpackResult r = unpack_layer(blob.get(), dest.get(), what, fn);
+  UnpackResult r;
+  try {
+    r = unpack_layer(blob.get(), dest.get(), what, fn, layer.diff_id);
+  } catch (const Error& e) {
+    // Garbage from a damaged blob fails the unpacking first: say the blob is corrupt
+    // when its content does not match its digest (the root cause, whatever the tar
+    // reader made of the garbage).
+    if (!layer.digest.empty()) {
+      std::string actual = file_sha256(blob.get(), what);
+      if ("sha256:" + actual != layer.digest)
+        throw Error(what + ": the layer is corrupt: blob digest mismatch: expected " + layer.digest +
+                    ", content is sha256:" + actual);
+    }
+    throw;
+  }
   if (!layer.digest.empty() && "sha256:" + r.blob_sha256 != layer.digest)
     throw Error(what + ": blob digest mismatch: expected " + layer.digest + ", content is sha256:" + r.blob_sha256);
   if ("sha256:" + r.diff_sha256 != layer.diff_id)

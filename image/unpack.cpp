@@ -301,7 +301,8 @@ la_ssize_t pipe_read(archive* a, void* client, const void** out) {
 
 }  // namespace
 
-UnpackResult unpack_layer(int blob_fd, int dest, const std::string& what, const ProgressFn& progress) {
+UnpackResult unpack_layer(int blob_fd, int dest, const std::string& what, const ProgressFn& progress,
+                          const std::string& diff_id) {
   auto src = std::make_unique<RawSource>();
   src->fd = blob_fd;
   src->progress = &progress;
@@ -323,7 +324,32 @@ UnpackResult unpack_layer(int blob_fd, int dest, const std::string& what, const 
     throw Error(what + ": not a tar stream: " + arch_err(tar.get()));
 
   Writer w{dest, true, what, {}};
-  read_entries(tar.get(), w);
+  try {
+    read_entries(tar.get(), w);
+  } catch (const Error& e) {
+    std::string cause = e.what();
+    if (cause.rfind(what + ": ", 0) == 0) cause.erase(0, what.size() + 2);
+    // A damaged compressed stream decodes into garbage the tar reader trips over
+    // ("entry with an empty name", a bad header...): when the decompressor fails
+    // further on, or the whole uncompressed stream does not match the diff_id,
+    // that is what to report.
+    for (;;) {
+      la_ssize_t n = archive_read_data(raw.get(), pipe->buf, sizeof pipe->buf);
+      if (n < 0)
+        throw Error(what + ": the layer is corrupt: its compressed data is damaged (" +
+                    arch_err(raw.get()) + "; unpacking it failed with: " + cause + ")");
+      if (n == 0) break;
+      pipe->hash.update(pipe->buf, static_cast<size_t>(n));
+    }
+    if (!diff_id.empty()) {
+      const std::string actual = pipe->hash.hex();  // hex() ends the hash: once
+      if ("sha256:" + actual != diff_id)
+        throw Error(what + ": the layer is corrupt: its uncompressed content does not match its " +
+                    "diff_id " + diff_id + " (content is sha256:" + actual +
+                    "; unpacking it failed with: " + cause + ")");
+    }
+    throw;
+  }
 
   // Hash what the tar reader did not need (end-of-archive padding), then the rest
   // of the blob, so both digests cover every byte.

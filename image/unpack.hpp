@@ -23,8 +23,11 @@ using ProgressFn = std::function<void(uint64_t)>;
 // Unpack a layer blob (tar, tar+gzip, tar+zstd) into the empty directory `dest`,
 // turning .wh.NAME into 0:0 character devices and .wh..wh..opq into
 // trusted.overlay.opaque=y. Preserves owners, modes, xattrs, times, hard links,
-// symlinks and device nodes. `what` names the blob in errors.
-UnpackResult unpack_layer(int blob_fd, int dest, const std::string& what, const ProgressFn& progress);
+// symlinks and device nodes. `what` names the blob in errors. When the tar stream
+// cannot be read, the error says "the layer is corrupt" if the decompressor fails
+// further on or the uncompressed content does not match `diff_id` (if given).
+UnpackResult unpack_layer(int blob_fd, int dest, const std::string& what, const ProgressFn& progress,
+                          const std::string& diff_id = "");
 
 // Extract a container archive (docker-archive / oci-archive tar) into `dest`:
 // regular files, directories and symlinks only, owned by root, same path rules.

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "hooks/network/dnsfiles.hpp"
 #include "hooks/network/error.hpp"
 
 namespace ocinet {
@@ -49,10 +50,18 @@ class Parser {
     return *ip;
   }
 
+  bool boolean(const YAML::Node& n, const std::string& key) const {
+    std::string v = scalar(n, key);
+    if (v == "true" || v == "on" || v == "yes") return true;
+    if (v == "false" || v == "off" || v == "no") return false;
+    fail(n, key + ": \"" + v + "\" is not true/false (or on/off)");
+  }
+
   Network network(const YAML::Node& n) {
     Network net;
     if (!n.IsMap()) fail(n, "expected a mapping with name, bridge, subnet, ...");
-    only_keys(n, {"name", "bridge", "subnet", "gateway", "range", "nat", "dns"});
+    only_keys(n, {"name", "bridge", "subnet", "gateway", "range", "nat", "isolate", "dns",
+                  "dns_search"});
     for (const char* req : {"name", "bridge", "subnet"})
       if (!n[req]) fail(n, std::string("missing \"") + req + "\"");
 
@@ -110,15 +119,8 @@ class Parser {
         fail(r, "range: holds only the gateway address");
     }
 
-    if (const YAML::Node nat = n["nat"]) {
-      std::string v = scalar(nat, "nat");
-      if (v == "true" || v == "on" || v == "yes")
-        net.nat = true;
-      else if (v == "false" || v == "off" || v == "no")
-        net.nat = false;
-      else
-        fail(nat, "nat: \"" + v + "\" is not true/false (or on/off)");
-    }
+    if (const YAML::Node nat = n["nat"]) net.nat = boolean(nat, "nat");
+    if (const YAML::Node iso = n["isolate"]) net.isolate = boolean(iso, "isolate");
 
     if (const YAML::Node dns = n["dns"]) {
       if (!dns.IsSequence()) fail(dns, "dns: expected a list of addresses");
@@ -128,6 +130,14 @@ class Parser {
         if (::inet_pton(AF_INET, s.c_str(), buf) != 1 && ::inet_pton(AF_INET6, s.c_str(), buf) != 1)
           fail(d, "dns: \"" + s + "\" is not an IP address");
         net.dns.push_back(s);
+      }
+    }
+    if (const YAML::Node search = n["dns_search"]) {
+      if (!search.IsSequence()) fail(search, "dns_search: expected a list of domains");
+      for (const auto& d : search) {
+        std::string s = scalar(d, "dns_search");
+        if (!valid_dns_search_domain(s)) fail(d, "dns_search: \"" + s + "\" is not a domain name");
+        net.dns_search.push_back(s);
       }
     }
     ctx_.clear();

@@ -9,7 +9,11 @@
 //         start: 10.89.0.10    #   default: every host address but the gateway
 //         end: 10.89.0.200
 //       nat: true              # optional (default true): masquerade traffic leaving the subnet
-//       dns: [192.0.2.53]      # optional: recorded and reported, nothing is written to the rootfs
+//       isolate: true          # optional (default true): no forwarding between this network's
+//                              #   bridge and another isolated network's (false: connected)
+//       dns: [192.0.2.53]      # optional: the container's nameservers (default: the host's
+//                              #   but loopback ones)
+//       dns_search: [example.org]  # optional: its search domains (default: the host's)
 //
 // Parsing validates everything; errors name the file, line and network.
 #pragma once
@@ -41,7 +45,9 @@ struct Network {
   Ipv4 range_start = 0;
   Ipv4 range_end = 0;
   bool nat = true;
-  std::vector<std::string> dns;
+  bool isolate = true;  // drop forwarding to and from other isolated networks' bridges
+  std::vector<std::string> dns;         // nameservers of the container's resolv.conf
+  std::vector<std::string> dns_search;  // its search domains
 };
 
 struct Config {

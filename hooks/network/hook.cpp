@@ -9,10 +9,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "hooks/network/dnsfiles.hpp"
 #include "hooks/network/error.hpp"
 #include "hooks/network/iptables.hpp"
 #include "hooks/network/netlink.hpp"
 #include "hooks/network/netns.hpp"
+#include "hooks/network/portholder.hpp"
 #include "hooks/network/process.hpp"
 
 namespace ocinet {
@@ -50,6 +52,16 @@ class Iptables {
     return ipt::parse_save_tables(r.out);
   }
 
+  // "iptables-restore v1.8.9 (nf_tables)": the backend is in the parentheses
+  // ("nf_tables" on Debian 12's default, or "legacy").
+  std::string version() const {
+    ProcessResult r = run_process({restore_, "--version"});
+    if (r.status != 0)
+      throw Error(restore_ + " --version failed (exit " + std::to_string(r.status) +
+                  "): " + trim(r.err));
+    return trim(r.out);
+  }
+
   void restore(const std::string& script) const {
     if (script.empty()) return;
     ProcessResult r = run_process(ipt::restore_argv(restore_), script);
@@ -85,6 +97,8 @@ ContainerState parse_container_state(const std::string& text) {
     st.id = j.value("id", "");
     st.status = j.value("status", "");
     st.pid = j.value("pid", 0);
+    st.bundle = j.value("bundle", "");
+    st.rootfs = j.value("rootfs", "");
     if (j.contains("annotations") && j["annotations"].is_object())
       for (const auto& [k, v] : j["annotations"].items())
         if (v.is_string()) st.annotations[k] = v.get<std::string>();
@@ -182,6 +196,9 @@ void Manager::setup(const ContainerState& st) {
     if (l.id != st.id) others.push_back(&l);
   for (const auto& l : check_ports(ports, others, lease_alive)) add_reclaim(l);
   if (!reclaim.empty()) teardown_locked(reclaim, {}, net->name);
+  // Published ports a host process uses are refused here, before any change; the
+  // sockets then reserve them for the container's life (the holder keeps them).
+  std::vector<oci::UniqueFd> host_ports = bind_host_ports(ports);
 
   Lease lease;
   lease.id = st.id;
@@ -208,13 +225,27 @@ void Manager::setup(const ContainerState& st) {
     }
   }
 
+  HolderProcess holder = spawn_port_holder(st.id, st.pid, *start, host_ports);
+  host_ports.clear();
+  lease.holder_pid = holder.pid;
+  lease.holder_start = holder.start;
+
   // Record the lease first: whatever happens next, teardown knows what to remove.
-  table = store_.load_leases(net->name);
-  table.leases.push_back(lease);
-  if (!requested) table.last = a.ip;
-  store_.save_leases(net->name, table);
+  try {
+    table = store_.load_leases(net->name);
+    table.leases.push_back(lease);
+    if (!requested) table.last = a.ip;
+    store_.save_leases(net->name, table);
+  } catch (...) {
+    try {
+      stop_port_holder(holder.pid, holder.start);
+    } catch (const std::exception&) {  // it exits with the container anyway
+    }
+    throw;
+  }
   try {
     apply(*net, lease, cns.get());
+    provide_name_resolution(*net, lease, st);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     try {
@@ -230,13 +261,12 @@ void Manager::apply(const Network& net, const Lease& lease, int container_netns)
   const uint64_t here = lease.host_netns;
   Netlink host;
 
-  // Host-wide: forwarding (this namespace's sysctl). Recorded before it is changed.
+  // Where the host-wide rules are (the chains and jumps go with the last container).
   HostState hs = store_.load_host().value_or(HostState{});
-  hs.host_netns = here;
-  const std::string fwd = read_sysctl("net/ipv4/ip_forward");
-  if (fwd != "1" && hs.ip_forward_prev.empty()) hs.ip_forward_prev = fwd;
-  store_.save_host(hs);
-  if (fwd != "1") write_sysctl("net/ipv4/ip_forward", "1");
+  if (hs.host_netns != here) {
+    hs.host_netns = here;
+    store_.save_host(hs);
+  }
 
   // The network: bridge with the gateway address, up, route_localnet for localhost DNAT.
   std::optional<NetworkState> prev = store_.load_network(net.name);
@@ -272,6 +302,9 @@ void Manager::apply(const Network& net, const Lease& lease, int container_netns)
     host.add_address(br->ifindex, net.gateway, net.subnet.prefix, net.subnet.broadcast());
   }
   host.set_up(net.bridge);
+  // Forwarding (this namespace's sysctl): raised when needed, never lowered again, not
+  // even by teardown: other containers, runtimes and services may rely on it.
+  if (read_sysctl("net/ipv4/ip_forward") != "1") write_sysctl("net/ipv4/ip_forward", "1");
   const std::string localnet = "net/ipv4/conf/" + net.bridge + "/route_localnet";
   if (std::string v = read_sysctl(localnet); v != "1") {
     if (!ns.bridge_created && ns.route_localnet_prev.empty()) {
@@ -295,7 +328,7 @@ void Manager::apply(const Network& net, const Lease& lease, int container_netns)
 
   // Rules: chains and jumps if missing, the network's if missing, the container's.
   Iptables ipt;
-  const auto nrules = ipt::network_rules({net.name, net.bridge, net.subnet, net.nat});
+  const auto nrules = ipt::network_rules({net.name, net.bridge, net.subnet, net.nat, net.isolate});
   const auto crules = ipt::container_rules({lease.id, net.bridge, lease.ip, lease.ports});
   auto saved = ipt.save();
   std::string script;
@@ -304,6 +337,59 @@ void Manager::apply(const Network& net, const Lease& lease, int container_netns)
         table, ipt::setup_lines(table, saved[table], nrules, crules, ipt::tag_container(lease.id),
                                 ipt::tag_network(net.name)));
   ipt.restore(script);
+}
+
+void Manager::provide_name_resolution(const Network& net, const Lease& lease,
+                                      const ContainerState& st) {
+  std::string hostname, rootfs = st.rootfs;
+  bool own_resolv = false, own_hosts = false;
+  if (!st.bundle.empty()) {
+    const std::string path = st.bundle + "/config.json";
+    if (auto text = read_file(path)) {
+      try {
+        nlohmann::json j = nlohmann::json::parse(*text);
+        if (j.contains("hostname") && j["hostname"].is_string())
+          hostname = j["hostname"].get<std::string>();
+        if (rootfs.empty() && j.contains("root") && j["root"].is_object() &&
+            j["root"].contains("path") && j["root"]["path"].is_string()) {
+          std::string p = j["root"]["path"].get<std::string>();
+          rootfs = !p.empty() && p[0] == '/' ? p : st.bundle + "/" + p;
+        }
+        if (j.contains("mounts") && j["mounts"].is_array())
+          for (const auto& m : j["mounts"]) {
+            if (!m.is_object() || !m.contains("destination") || !m["destination"].is_string())
+              continue;
+            std::string dest = m["destination"].get<std::string>();
+            while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
+            own_resolv = own_resolv || dest == "/etc/resolv.conf";
+            own_hosts = own_hosts || dest == "/etc/hosts";
+          }
+      } catch (const nlohmann::json::exception& e) {
+        throw Error(path + ": " + e.what());
+      }
+    }
+  }
+  if (own_resolv && own_hosts) return;
+  if (rootfs.empty())
+    throw Error("container " + st.id +
+                ": neither its state nor its bundle's config.json names the rootfs (needed to "
+                "mount /etc/resolv.conf and /etc/hosts)");
+
+  std::vector<FileMount> files;
+  if (!own_resolv) {
+    const char* env = std::getenv(kResolvConfEnv);
+    const std::string host_path = env && *env ? env : kDefaultResolvConf;
+    std::string host = read_file(host_path).value_or("");
+    files.push_back({store_.write_container_file(
+                         net.name, lease.id, "resolv.conf",
+                         make_resolv_conf(host, net.dns, net.dns_search, lease.id)),
+                     "etc/resolv.conf"});
+  }
+  if (!own_hosts)
+    files.push_back({store_.write_container_file(net.name, lease.id, "hosts",
+                                                 make_hosts(lease.ip, {hostname, lease.id}, lease.id)),
+                     "etc/hosts"});
+  bind_files_into(st.pid, rootfs, files);
 }
 
 // ----------------------------------------------------------------------------- teardown
@@ -363,7 +449,16 @@ void Manager::teardown_locked(const std::vector<Lease>& leases,
     ipt.restore(script);
   }
 
-  // 2. Host ends of the veth pairs (the container end goes with them).
+  // 2. Port holders (their ports are free once this returns), host ends of the veth
+  // pairs (the container end goes with them).
+  std::vector<std::string> errors;
+  for (const auto& l : leases) {
+    try {
+      stop_port_holder(l.holder_pid, l.holder_start);
+    } catch (const std::exception& e) {
+      errors.push_back("container " + l.id + ": " + e.what());
+    }
+  }
   std::optional<Netlink> host;
   auto nl = [&]() -> Netlink& {
     if (!host) host.emplace();
@@ -382,6 +477,13 @@ void Manager::teardown_locked(const std::vector<Lease>& leases,
   // 3. The leases.
   std::set<std::string> nets;
   for (const auto& l : leases) nets.insert(l.network);
+  for (const auto& l : leases) {
+    try {
+      store_.remove_container_files(l.network, l.id);
+    } catch (const std::exception& e) {
+      errors.push_back("container " + l.id + ": " + e.what());
+    }
+  }
   for (const auto& n : nets) {
     LeaseTable t = store_.load_leases(n);
     std::erase_if(t.leases, [&](const Lease& l) { return gone.count(l.id) > 0; });
@@ -389,7 +491,6 @@ void Manager::teardown_locked(const std::vector<Lease>& leases,
   }
 
   // 4. Networks nobody uses: bridge (if ours), address, sysctl, state.
-  std::vector<std::string> errors;
   for (size_t i = 0; i < unused.size(); ++i) {
     const auto& ns = unused_states[i];
     try {
@@ -412,9 +513,7 @@ void Manager::teardown_locked(const std::vector<Lease>& leases,
   // 5. Host-wide state once no container is left.
   if (host_unused && host_here) {
     try {
-      if (hs && !hs->ip_forward_prev.empty())
-        write_sysctl("net/ipv4/ip_forward", hs->ip_forward_prev);
-      store_.remove_host();
+      store_.remove_host();  // ip_forward stays as it is: never lowered
     } catch (const std::exception& e) {
       errors.push_back(e.what());
     }
@@ -471,6 +570,7 @@ void Manager::list(std::ostream& out, bool as_json, const Config* cfg,
                       {"gateway", format_ipv4(n.gateway)},
                       {"range", format_ipv4(n.range_start) + "-" + format_ipv4(n.range_end)},
                       {"nat", n.nat},
+                      {"isolate", n.isolate},
                       {"dns", n.dns},
                       {"leases", count(n.name)},
                       {"configured", true}});
@@ -501,16 +601,36 @@ void Manager::list(std::ostream& out, bool as_json, const Config* cfg,
                   {"dns", n ? n->dns : std::vector<std::string>{}},
                   {"veth", l.veth},
                   {"pid", l.pid},
+                  {"port_holder", l.holder_pid},
                   {"alive", lease_alive(l)},
                   {"created", l.created}});
   }
+  // Which iptables (and so which kernel backend) the rules go through.
+  json firewall;
+  try {
+    std::string v = Iptables().version();
+    size_t open = v.rfind('('), close = v.rfind(')');
+    firewall = {{"iptables", v},
+                {"backend", open != std::string::npos && close > open
+                                ? v.substr(open + 1, close - open - 1)
+                                : "unknown"}};
+  } catch (const std::exception& e) {
+    firewall = {{"error", e.what()}};
+  }
   if (as_json) {
-    json doc = {{"state", store_.root()}, {"networks", nets}, {"leases", ls}};
+    json doc = {{"state", store_.root()},
+                {"firewall", firewall},
+                {"networks", nets},
+                {"leases", ls}};
     if (!cfg_error.empty()) doc["config_error"] = cfg_error;
     out << doc.dump(2) << "\n";
     return;
   }
   if (!cfg_error.empty()) out << "configuration: " << cfg_error << "\n";
+  out << "firewall: "
+      << (firewall.contains("iptables") ? firewall["iptables"].get<std::string>()
+                                        : firewall["error"].get<std::string>())
+      << "\n";
   char line[512];
   std::snprintf(line, sizeof line, "%-16s %-15s %-18s %-15s %-4s %-6s %s\n", "NETWORK", "BRIDGE",
                 "SUBNET", "GATEWAY", "NAT", "LEASES", "DNS");

@@ -20,6 +20,8 @@ struct ContainerState {
   std::string id;
   std::string status;
   int pid = 0;
+  std::string bundle;
+  std::string rootfs;  // oci-run's state has it; else from the bundle's config.json
   std::map<std::string, std::string> annotations;
 };
 ContainerState parse_container_state(const std::string& json);  // throws ocinet::Error
@@ -49,6 +51,9 @@ class Manager {
 
  private:
   void apply(const Network& net, const Lease& lease, int container_netns);
+  // /etc/resolv.conf and /etc/hosts: written to the state directory, bind-mounted into
+  // the container (but those config.json mounts itself).
+  void provide_name_resolution(const Network& net, const Lease& lease, const ContainerState& st);
   // Tears down `leases` (their rules, veths and leases), rules tagged with `extra_ids`,
   // then every network no lease uses any more (but `keep_network`), and host-wide state
   // when no lease is left at all (and `keep_network` is empty).

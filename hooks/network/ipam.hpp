@@ -26,6 +26,8 @@ struct Lease {
   uint64_t pid_start = 0;    // its start time (/proc/PID/stat field 22)
   uint64_t netns_inode = 0;  // the container's network namespace
   uint64_t host_netns = 0;   // the namespace the hook ran in (where bridge and rules are)
+  int holder_pid = 0;        // the process holding the published host ports (0: none)
+  uint64_t holder_start = 0; // its start time
   std::string created;       // RFC 3339 time
 };
 

@@ -62,7 +62,7 @@ bool has_tag(const std::string& line, const std::string& tag) {
 
 std::vector<std::string> own_chains(const std::string& table) {
   if (table == "nat") return {kChainPostrouting, kChainDnat};
-  if (table == "filter") return {kChainForward};
+  if (table == "filter") return {kChainForward, kChainIsolation};
   return {};
 }
 
@@ -125,6 +125,16 @@ std::vector<Rule> network_rules(const NetworkRules& n) {
   out.push_back(rule("nat", kChainPostrouting,
                      {"-s", subnet, "-o", n.bridge, "-m", "conntrack", "--ctstate", "DNAT"}, t,
                      {"-j", "MASQUERADE"}));
+  if (n.isolate) {
+    // Isolation in two stages, as docker does: what leaves this bridge for another one
+    // goes through OCI-RUN-ISOLATION, which drops it when that one is isolated too.
+    // Published ports (DNATed connections, both directions) stay reachable.
+    out.push_back(rule("filter", kChainForward,
+                       {"-i", n.bridge, "!", "-o", n.bridge, "-m", "conntrack", "!", "--ctstate",
+                        "DNAT"},
+                       t, {"-j", kChainIsolation}, true));
+    out.push_back(rule("filter", kChainIsolation, {"-o", n.bridge}, t, {"-j", "DROP"}));
+  }
   out.push_back(rule("filter", kChainForward, {"-i", n.bridge}, t, {"-j", "ACCEPT"}));
   out.push_back(rule("filter", kChainForward,
                      {"-o", n.bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED"}, t,
@@ -258,7 +268,7 @@ std::vector<std::string> base_teardown_lines(const std::string& table, const Sav
       if (!jumps_here) continue;
       if (std::find(jumps.begin(), jumps.end(), j) != jumps.end())
         ours.push_back(j);
-      else
+      else if (std::find(also_deleted.begin(), also_deleted.end(), j) == also_deleted.end())
         foreign = true;
     }
     if (foreign) continue;

@@ -7,6 +7,8 @@
 //   nat    OCI-RUN-POSTROUTING  <- POSTROUTING          masquerade
 //   nat    OCI-RUN-DNAT         <- PREROUTING, OUTPUT   published ports (to local addresses)
 //   filter OCI-RUN-FORWARD      <- FORWARD (inserted first)
+//   filter OCI-RUN-ISOLATION    <- OCI-RUN-FORWARD, per isolated network (from its bridge
+//                                  to another one, not DNATed): DROP to each isolated bridge
 // Every rule carries a comment naming who added it:
 //   "oci-run:base"        the jumps (removed with the chains when no container is left)
 //   "oci-run:net=NAME"    a network's rules (removed when its last container goes)
@@ -27,6 +29,7 @@ namespace ocinet::ipt {
 inline constexpr const char* kChainPostrouting = "OCI-RUN-POSTROUTING";
 inline constexpr const char* kChainDnat = "OCI-RUN-DNAT";
 inline constexpr const char* kChainForward = "OCI-RUN-FORWARD";
+inline constexpr const char* kChainIsolation = "OCI-RUN-ISOLATION";
 
 std::string tag_base();
 std::string tag_network(const std::string& network);
@@ -51,6 +54,7 @@ struct NetworkRules {
   std::string bridge;
   Cidr subnet;
   bool nat = true;
+  bool isolate = true;
 };
 std::vector<Rule> network_rules(const NetworkRules& n);
 

@@ -5,10 +5,11 @@
 //   oci-run-network hook         either, chosen by the state's status ("stopped": teardown)
 //   oci-run-network list [--json]
 //   oci-run-network cleanup ID
+//   oci-run-network hold-ports ID PIDFD FD...   the port holder setup starts
 //
 // Environment: OCI_RUN_NETWORK_CONFIG (networks YAML, default
 // /etc/oci-run/networks.yaml), OCI_RUN_NETWORK_STATE (state directory, default
-// /var/lib/oci-run/network).
+// /var/lib/oci-run/network), OCI_RUN_NETWORK_RESOLV_CONF (default /etc/resolv.conf).
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +21,7 @@
 #include "hooks/network/config.hpp"
 #include "hooks/network/error.hpp"
 #include "hooks/network/hook.hpp"
+#include "hooks/network/portholder.hpp"
 #include "hooks/network/store.hpp"
 #include "runtime/version/version.hpp"
 
@@ -37,12 +39,14 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  list [--json]    networks and leases\n"
     "  cleanup ID       tear down container ID (also when its lease is gone)\n"
+    "  hold-ports ...   the published ports' holder (started by setup)\n"
     "\n"
     "Annotations (config.json): org.oci-run.network (network name, default \"default\"),\n"
     "  org.oci-run.network.ip (static address), org.oci-run.network.ports\n"
     "  (\"8080:80/tcp,5353:53/udp\"), org.oci-run.network.config (networks YAML file).\n"
     "Environment: OCI_RUN_NETWORK_CONFIG (default /etc/oci-run/networks.yaml),\n"
-    "  OCI_RUN_NETWORK_STATE (default /var/lib/oci-run/network).\n";
+    "  OCI_RUN_NETWORK_STATE (default /var/lib/oci-run/network),\n"
+    "  OCI_RUN_NETWORK_RESOLV_CONF (the host's resolv.conf, default /etc/resolv.conf).\n";
 
 std::string read_stdin() {
   std::string out;
@@ -75,6 +79,7 @@ int run(int argc, char** argv) {
     std::cout << oci::version::header("oci-run-network");
     return 0;
   }
+  if (cmd == "hold-ports") return ocinet::hold_ports_main(argc, argv);
   ocinet::Manager m(ocinet::Store(ocinet::Store::root_from_env()));
   if (cmd == "setup" || cmd == "teardown" || cmd == "hook") {
     if (argc != 2) throw ocinet::Error(cmd + ": unexpected argument " + argv[2]);

@@ -2,7 +2,10 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -87,6 +90,84 @@ void in_netns(int nsfd, const std::function<void()>& fn) {
   });
   t.join();
   if (failure) std::rethrow_exception(failure);
+}
+
+namespace {
+
+oci::UniqueFd open_in_root(int rootfd, const std::string& path, int flags) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return oci::UniqueFd(
+      static_cast<int>(::syscall(SYS_openat2, rootfd, path.c_str(), &how, sizeof how)));
+}
+
+}  // namespace
+
+bool bind_files_into(int pid, const std::string& rootfs, const std::vector<FileMount>& files) {
+  const std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/mnt";
+  oci::UniqueFd mntns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!mntns) throw sys_error("open " + ns_path);
+  struct stat own, theirs;
+  if (::stat("/proc/thread-self/ns/mnt", &own) != 0) throw sys_error("stat /proc/thread-self/ns/mnt");
+  if (::fstat(mntns.get(), &theirs) != 0) throw sys_error("fstat " + ns_path);
+  if (own.st_ino == theirs.st_ino && own.st_dev == theirs.st_dev) return false;
+  if (rootfs.empty() || rootfs[0] != '/')
+    throw Error("the container state has no absolute rootfs path ("" + rootfs + "")");
+
+  // Detached copies of the sources, taken here: the paths mean nothing over there.
+  std::vector<oci::UniqueFd> trees;
+  for (const auto& f : files) {
+    oci::UniqueFd t(::open_tree(AT_FDCWD, f.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (!t) throw sys_error("open_tree " + f.source);
+    trees.push_back(std::move(t));
+  }
+  std::exception_ptr failure;
+  std::thread th([&] {
+    try {
+      // setns(CLONE_NEWNS) needs a filesystem context of this thread's own; it dies with it.
+      if (::unshare(CLONE_FS) != 0) throw sys_error("unshare(CLONE_FS)");
+      if (::setns(mntns.get(), CLONE_NEWNS) != 0)
+        throw sys_error("setns into the mount namespace of process " + std::to_string(pid));
+      oci::UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!root) throw sys_error("open the container's rootfs " + rootfs);
+      for (size_t i = 0; i < files.size(); ++i) {
+        const std::string& rel = files[i].target;
+        const std::string where = rootfs + "/" + rel;
+        oci::UniqueFd target = open_in_root(root.get(), rel, O_PATH);
+        if (!target && errno == ENOENT) {
+          // A mount point of our own: the parent directory (one level), then an empty file.
+          std::string parent = rel.substr(0, rel.rfind('/'));
+          oci::UniqueFd dir = open_in_root(root.get(), parent, O_PATH | O_DIRECTORY);
+          if (!dir && errno == ENOENT) {
+            if (::mkdirat(root.get(), parent.c_str(), 0755) != 0 && errno != EEXIST)
+              throw sys_error("create the mount point directory " + rootfs + "/" + parent);
+            dir = open_in_root(root.get(), parent, O_PATH | O_DIRECTORY);
+          }
+          if (!dir) throw sys_error("open " + rootfs + "/" + parent);
+          std::string name = rel.substr(rel.rfind('/') + 1);
+          oci::UniqueFd created(::openat(dir.get(), name.c_str(),
+                                         O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+          if (!created) throw sys_error("create the mount point " + where);
+          target = open_in_root(root.get(), rel, O_PATH);
+        }
+        if (!target) throw sys_error("open " + where + " (inside the rootfs)");
+        struct stat st;
+        if (::fstat(target.get(), &st) != 0) throw sys_error("fstat " + where);
+        if (!S_ISREG(st.st_mode))
+          throw Error(where + " is not a regular file: cannot bind-mount " + files[i].source +
+                      " onto it");
+        if (::move_mount(trees[i].get(), "", target.get(), "",
+                         MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+          throw sys_error("bind-mount " + files[i].source + " onto " + where);
+      }
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  th.join();
+  if (failure) std::rethrow_exception(failure);
+  return true;
 }
 
 std::string read_sysctl(const std::string& key) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "runtime/util/fd.hpp"
 
@@ -24,6 +25,19 @@ std::optional<uint64_t> proc_start_time(int pid);
 // (setns affects only that thread) and goes back to its original namespace after;
 // the caller's namespace never changes. Exceptions are rethrown in the caller.
 void in_netns(int nsfd, const std::function<void()>& fn);
+
+// A file bind-mounted into a container: `source` (a path of the caller's mount
+// namespace) onto `target`, relative to the rootfs ("etc/resolv.conf").
+struct FileMount {
+  std::string source;
+  std::string target;
+};
+// In the mount namespace of `pid` (a dedicated thread enters it), before pivot_root:
+// bind-mounts each source onto ROOTFS/target, the target resolved inside the rootfs
+// (symlinks cannot lead out of it) and created as an empty file (and its parent
+// directory) when missing. Returns false, doing nothing, when `pid` shares the
+// caller's mount namespace (the mounts would land in the host's).
+bool bind_files_into(int pid, const std::string& rootfs, const std::vector<FileMount>& files);
 
 // net.* sysctls of the calling thread's namespace, e.g. "net/ipv4/ip_forward".
 std::string read_sysctl(const std::string& key);

@@ -42,6 +42,8 @@ json lease_to_json(const Lease& l) {
           {"pid_start", l.pid_start},
           {"netns_inode", l.netns_inode},
           {"host_netns", l.host_netns},
+          {"holder_pid", l.holder_pid},
+          {"holder_start", l.holder_start},
           {"created", l.created}};
 }
 
@@ -63,6 +65,8 @@ Lease lease_from_json(const json& j, const std::string& source) {
   l.pid_start = j.value("pid_start", uint64_t{0});
   l.netns_inode = j.value("netns_inode", uint64_t{0});
   l.host_netns = j.value("host_netns", uint64_t{0});
+  l.holder_pid = j.value("holder_pid", 0);
+  l.holder_start = j.value("holder_start", uint64_t{0});
   l.created = j.value("created", "");
   if (l.id.empty() || !l.ip) throw Error(source + ": a lease without id or ip");
   return l;
@@ -181,8 +185,30 @@ void Store::save_network(const NetworkState& s) const {
   write_file_atomic(dir(s.network) + "/network.json", j.dump(2) + "\n");
 }
 
+std::string Store::container_dir(const std::string& network, const std::string& id) const {
+  return dir(network) + "/containers/" + id;
+}
+
+std::string Store::write_container_file(const std::string& network, const std::string& id,
+                                        const std::string& name,
+                                        const std::string& content) const {
+  const std::string d = container_dir(network, id);
+  mkdir_p(d);
+  write_file_atomic(d + "/" + name, content);
+  return d + "/" + name;
+}
+
+void Store::remove_container_files(const std::string& network, const std::string& id) const {
+  const std::string d = container_dir(network, id);
+  for (const char* f : {"/resolv.conf", "/hosts"})
+    if (::unlink((d + f).c_str()) != 0 && errno != ENOENT) throw sys_error("unlink " + d + f);
+  if (::rmdir(d.c_str()) != 0 && errno != ENOENT) throw sys_error("rmdir " + d);
+  ::rmdir((dir(network) + "/containers").c_str());  // fails while another container has files
+}
+
 void Store::remove_network(const std::string& network) const {
   for (const char* f : {"/leases.json", "/network.json"}) ::unlink((dir(network) + f).c_str());
+  ::rmdir((dir(network) + "/containers").c_str());
   if (::rmdir(dir(network).c_str()) == 0) fsync_dir(root_);
 }
 
@@ -193,7 +219,6 @@ std::optional<HostState> Store::load_host() const {
   json j = parse_json(*text, path);
   HostState s;
   s.host_netns = j.value("host_netns", uint64_t{0});
-  s.ip_forward_prev = j.value("ip_forward_prev", "");
   return s;
 }
 
@@ -201,7 +226,7 @@ void Store::save_host(const HostState& s) const {
   mkdir_p(root_);
   write_file_atomic(
       root_ + "/host.json",
-      json{{"host_netns", s.host_netns}, {"ip_forward_prev", s.ip_forward_prev}}.dump(2) + "\n");
+      json{{"host_netns", s.host_netns}}.dump(2) + "\n");
 }
 
 void Store::remove_host() const {

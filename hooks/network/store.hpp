@@ -2,7 +2,7 @@
 // $OCI_RUN_NETWORK_STATE):
 //
 //   lock                     flock(2)ed for the whole of a setup or teardown
-//   host.json                what was changed host-wide (ip_forward), while any lease exists
+//   host.json                the namespace of the host-wide rules, while any lease exists
 //   <network>/leases.json    the network's leases and where allocation resumes
 //   <network>/network.json   what setup created for the network (bridge, address, sysctl)
 //
@@ -35,8 +35,7 @@ struct NetworkState {
 };
 
 struct HostState {
-  uint64_t host_netns = 0;
-  std::string ip_forward_prev;  // net.ipv4.ip_forward before we set it ("" untouched)
+  uint64_t host_netns = 0;  // where the jumps and chains are
 };
 
 class Store {
@@ -61,6 +60,13 @@ class Store {
   std::optional<HostState> load_host() const;
   void save_host(const HostState& s) const;
   void remove_host() const;
+
+  // The container's generated files (resolv.conf, hosts): <network>/containers/<id>/.
+  std::string container_dir(const std::string& network, const std::string& id) const;
+  // Writes (atomically) one of them, creating the directories; returns its path.
+  std::string write_container_file(const std::string& network, const std::string& id,
+                                   const std::string& name, const std::string& content) const;
+  void remove_container_files(const std::string& network, const std::string& id) const;
 
   // The lease of container `id` in any network.
   std::optional<Lease> find_lease(const std::string& id) const;

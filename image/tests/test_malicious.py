@@ -130,3 +130,31 @@ def test_second_layer_bad_keeps_only_verified_layers(env):
     assert not (env.work / "b").exists()
     assert [p.name for p in (env.store / "layers").iterdir()] == [sha256(img.layers[0]["tar"])]
     assert not list((env.store / "tmp").iterdir())
+
+
+def flip_inside_gzip(blob: bytes) -> bytes:
+    """One byte flipped in the middle of the deflate stream (header and trailer intact)."""
+    data = bytearray(blob)
+    data[len(data) // 2] ^= 0xFF
+    return bytes(data)
+
+
+def test_corrupted_gzip_layer_names_the_blob(env):
+    """Issue #22.8: a byte flipped inside a gzip layer is reported as a corrupt layer,
+    naming its blob, not as whatever the garbage it decodes to looks like."""
+    img = Image([busybox_entries()], compression=["gzip"])
+    blob = img.layers[0]["blob"]
+    src = write_oci_layout(env.work / "src", {"bad": img},
+                           blob_override=lambda h, d: flip_inside_gzip(d) if d == blob else d)
+    err = fails(env, src, "the layer is corrupt")
+    assert f"blobs/sha256/{sha256(blob)}" in err, err
+
+
+def test_corrupted_gzip_layer_without_digest(env):
+    """docker-archive style: no blob digest to compare, the decompressor's failure says it."""
+    img = Image([busybox_entries()], compression=["gzip"])
+    bad = flip_inside_gzip(img.layers[0]["blob"])
+    img.layers[0]["blob"] = bad
+    src = write_oci_layout(env.work / "src", {"bad": img})  # the manifest names the damaged blob
+    err = fails(env, src, "the layer is corrupt")
+    assert f"blobs/sha256/{sha256(bad)}" in err, err

@@ -93,6 +93,32 @@ else:
 """
 
 
+# Binds (proto, addr, port) and reports "ok" or the errno name.
+BIND = r"""
+import errno, socket, sys
+proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+try:
+    s.bind((addr, port))
+    print("ok")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+"""
+
+# Holds (proto, addr, port) bound (tcp: listening) until killed.
+HOLD = r"""
+import socket, sys, time
+proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port))
+if proto == "tcp":
+    s.listen()
+print("ready", flush=True)
+time.sleep(3600)
+"""
+
+
 # --------------------------------------------------------------------------- namespaces
 
 
@@ -139,6 +165,9 @@ class Lab:
         self.config = tmp_path / "networks.yaml"
         self.config.write_text(CONFIG)
         self.state = tmp_path / "netstate"
+        # The "host's" resolv.conf the hook reads (not the real one).
+        self.host_resolv = tmp_path / "host-resolv.conf"
+        self.host_resolv.write_text(f"nameserver {UPSTREAM_IP}\n")
         self.procs: list[subprocess.Popen] = []
         self.host = Netns()
         self.upstream = Netns()
@@ -160,7 +189,8 @@ class Lab:
     # -- the hook
     @property
     def env(self) -> list[str]:
-        return [f"OCI_RUN_NETWORK_CONFIG={self.config}", f"OCI_RUN_NETWORK_STATE={self.state}"]
+        return [f"OCI_RUN_NETWORK_CONFIG={self.config}", f"OCI_RUN_NETWORK_STATE={self.state}",
+                f"OCI_RUN_NETWORK_RESOLV_CONF={self.host_resolv}"]
 
     def cli(self, *args, check=True) -> subprocess.CompletedProcess:
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
@@ -237,12 +267,31 @@ class Lab:
     def ip_forward(self) -> str:
         return self.host.run("cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip()
 
+    def holders(self) -> list[int]:
+        """Port holder processes (`oci-run-network hold-ports`) in "host"."""
+        own = os.readlink(self.host.path)
+        found = []
+        for e in os.scandir("/proc"):
+            if not e.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{e.name}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+                if argv[:2] == [b"oci-run-network", b"hold-ports"] and os.readlink(f"/proc/{e.name}/ns/net") == own:
+                    found.append(int(e.name))
+        return found
+
+    def bind(self, proto: str, addr: str, port: int) -> str:
+        """Binds addr:port in "host": "ok" or the errno name."""
+        return self.host.run("python3", "-c", BIND, proto, addr, str(port)).stdout.strip()
+
     def assert_clean(self):
-        """Nothing of the hook's is left in "host" or the state directory."""
+        """Nothing of the hook's is left in "host" or the state directory (ip_forward is
+        never lowered again: it stays as the hook or anyone else set it)."""
         assert self.links() == ["lo", "uplink"], self.links()
         assert self.our_rules() == [], "\n".join(self.our_rules())
         assert self.state_files() == [], self.state_files()
-        assert self.ip_forward() == "0"
+        assert self.holders() == [], self.holders()
 
     def close(self):
         for p in self.procs:
@@ -551,3 +600,152 @@ def test_spec_network_flag(tmp_path):
     r = subprocess.run([OCI_RUN, "spec", "--network", "../x", "-b", str(tmp_path)], capture_output=True, text=True,
                        timeout=10)
     assert r.returncode != 0 and "not a network name" in r.stderr
+
+
+def test_ip_forward_is_never_lowered(lab, make_extra_bundle):
+    """Issue #22.1: other users of the host (another state directory, podman, ...) rely
+    on forwarding: deleting the last container must not turn it off."""
+    assert lab.ip_forward() == "0"
+    a = lab.start_container(make_extra_bundle(), "a")
+    assert lab.ip_forward() == "1"
+    lab.runtime.delete(a, force=True)
+    lab.assert_clean()
+    assert lab.ip_forward() == "1"
+    # Someone else's setting of 1 stays as well through a whole setup/teardown cycle.
+    b = lab.start_container(make_extra_bundle(), "b", network="tiny")
+    lab.runtime.delete(b, force=True)
+    lab.assert_clean()
+    assert lab.ip_forward() == "1"
+
+
+def test_published_port_in_use_on_the_host_is_refused_then_reserved(lab, make_extra_bundle):
+    """Issue #22.2: a port a host process uses is refused at create ("address already
+    in use", naming it), TCP and UDP, on any address the mapping covers; a published
+    port is then reserved for the container's life and free again after delete."""
+    b = make_extra_bundle()
+    for proto, addr, port in (("tcp", "127.0.0.1", 18085), ("udp", HOST_IP, 18086)):
+        squatter = lab.popen(lab.host.argv("python3", "-c", HOLD, proto, addr, str(port)))
+        lab.attach(b, ports=f"18090:90/tcp,{port}:80/{proto}")
+        r = lab.runtime.create(b, lab.runtime.new_id(proto), check=False, timeout=20)
+        assert r.returncode != 0
+        assert f"host port {port}/{proto} is already in use" in r.stderr, r.stderr
+        assert "address already in use" in r.stderr.lower(), r.stderr
+        assert lab.runtime.list_ids() == []
+        lab.assert_clean()
+        squatter.kill()
+        squatter.wait(timeout=5)
+
+    cid = lab.start_container(b, "c", ports="18085:80/tcp,18086:53/udp")
+    holders = lab.holders()
+    assert holders == [lab.lease(cid)["port_holder"]], holders
+    # While it runs no host process can take them, on any address.
+    for proto, port in (("tcp", 18085), ("udp", 18086)):
+        for addr in ("127.0.0.1", HOST_IP, "0.0.0.0"):
+            assert lab.bind(proto, addr, port) == "EADDRINUSE", (proto, addr, port)
+    assert lab.bind("tcp", "127.0.0.1", 18086) == "ok"  # the other protocol is another port
+    lab.runtime.delete(cid, force=True)
+    lab.assert_clean()
+    for proto, port in (("tcp", 18085), ("udp", 18086)):
+        assert lab.bind(proto, "127.0.0.1", port) == "ok"
+
+
+def test_port_holder_goes_with_the_container_after_kill_9(lab, bundle):
+    """The holder is tied to the container's process: SIGKILL of the container (and of
+    every oci-run process: there is none left running here) frees the port, no teardown
+    needed; delete then finds nothing to kill."""
+    cid = lab.start_container(bundle, ports="18087:80/tcp")
+    holder = lab.lease(cid)["port_holder"]
+    assert lab.holders() == [holder]
+    assert lab.bind("tcp", "0.0.0.0", 18087) == "EADDRINUSE"
+    os.kill(lab.runtime.state(cid)["pid"], signal.SIGKILL)
+    wait_for(lambda: lab.holders() == [], timeout=5, what="the port holder to exit")
+    assert lab.bind("tcp", "0.0.0.0", 18087) == "ok"
+    lab.runtime.wait_status(cid, "stopped")
+    lab.runtime.delete(cid)
+    lab.assert_clean()
+
+
+def test_networks_are_isolated_unless_connected(lab, make_extra_bundle):
+    """Issue #22.4: containers on two networks do not reach each other (rules dropping
+    forwarding between the bridges, removed with the networks); `isolate: false` in the
+    YAML connects a network. Both still reach upstream and their own gateway."""
+    def pair():
+        a = lab.start_container(make_extra_bundle(), "a")
+        b = lab.start_container(make_extra_bundle(), "b", network="tiny", ports="8088:80/tcp",
+                                script=httpd_script("from-b"))
+        return a, b, lab.lease(a)["ip"], lab.lease(b)["ip"]
+
+    def reaches(cid, ip) -> bool:
+        return lab.exec(cid, "ping", "-c", "1", "-W", "1", ip, check=False).returncode == 0
+
+    a, b, ip_a, ip_b = pair()
+    assert not reaches(a, ip_b) and not reaches(b, ip_a)
+    for cid, gw in ((a, GATEWAY), (b, "203.0.113.1")):
+        assert reaches(cid, gw) and reaches(cid, UPSTREAM_IP)
+    assert any("OCI-RUN-ISOLATION" in l for l in lab.our_rules())
+    # Published ports stay reachable from other networks (through the host's address).
+    wait_listening(lab, b, 80)
+    assert cwget(lab, a, f"http://{HOST_IP}:8088/") == "from-b"
+    lab.runtime.delete(a, force=True)
+    lab.runtime.delete(b, force=True)
+    lab.assert_clean()
+
+    lab.config.write_text(CONFIG + "    isolate: false\n")
+    a, b, ip_a, ip_b = pair()
+    assert reaches(a, ip_b) and reaches(b, ip_a)
+    lab.runtime.delete(a, force=True)
+    lab.runtime.delete(b, force=True)
+    lab.assert_clean()
+
+
+def test_rules_go_through_the_nft_backend(lab, bundle):
+    """Issue #22.6: Debian 12's iptables is iptables-nft; the hook drives it through
+    iptables-restore, says so in `list`, and these tests run on it."""
+    assert "(nf_tables)" in lab.host.run("iptables", "-V").stdout, "the tests expect iptables-nft"
+    fw = json.loads(lab.cli("list", "--json").stdout)["firewall"]
+    assert fw["backend"] == "nf_tables" and fw["iptables"].startswith("iptables-restore v"), fw
+    assert "firewall: iptables-restore v" in lab.cli("list").stdout
+    cid = lab.start_container(bundle, ports="8080:80/tcp")
+    nft = lab.host.run("iptables-nft-save").stdout
+    assert f"oci-run:id={cid}" in nft and ":OCI-RUN-FORWARD" in nft
+    lab.runtime.delete(cid, force=True)
+    lab.assert_clean()
+
+
+def test_resolv_conf_and_hosts(lab, make_extra_bundle):
+    """Issue #22.3: the container gets /etc/resolv.conf (the host's without loopback
+    nameservers, or the network's dns and dns_search) and /etc/hosts with its name and
+    address, bind-mounted by the hook; the bundle's own files are left alone."""
+    lab.host_resolv.write_text("# the host's\nnameserver 127.0.0.53\nnameserver 198.51.100.1\nnameserver ::1\n"
+                               "search corp.example\noptions ndots:2 edns0\n")
+    lab.config.write_text(CONFIG.replace("    dns: [192.0.2.53]\n",
+                                         "    dns: [192.0.2.53]\n    dns_search: [svc.example, example.org]\n"))
+    b = make_extra_bundle()
+    with b.edit() as c:
+        c["hostname"] = "web1"
+    etc = b.path / "rootfs" / "etc"
+    (etc / "hosts").write_text("# the image's\n")
+    # "tiny" has no dns settings: the host's, loopback servers dropped.
+    cid = lab.start_container(b, "t", network="tiny")
+    resolv = lab.exec(cid, "cat", "/etc/resolv.conf").stdout
+    assert re.findall(r"^nameserver (\S+)$", resolv, re.M) == ["198.51.100.1"], resolv
+    assert re.findall(r"^search (.*)$", resolv, re.M) == ["corp.example"], resolv
+    assert "options ndots:2 edns0" in resolv
+    hosts = lab.exec(cid, "cat", "/etc/hosts").stdout
+    ip = lab.lease(cid)["ip"]
+    assert re.search(rf"^{re.escape(ip)}\s+web1\s+{re.escape(cid)}$", hosts, re.M), hosts
+    assert re.search(r"^127\.0\.0\.1\s+localhost$", hosts, re.M), hosts
+    lab.exec(cid, "ping", "-c", "1", "-W", "3", "web1")  # resolved through /etc/hosts
+    # "default" has dns and dns_search: they replace the host's.
+    a = lab.start_container(make_extra_bundle(), "a")
+    resolv = lab.exec(a, "cat", "/etc/resolv.conf").stdout
+    assert re.findall(r"^nameserver (\S+)$", resolv, re.M) == ["192.0.2.53"], resolv
+    assert re.findall(r"^search (.*)$", resolv, re.M) == ["svc.example example.org"], resolv
+    assert re.search(rf"^{re.escape(lab.lease(a)['ip'])}\s+oci-run\s+{re.escape(a)}$",  # the spec's hostname
+                     lab.exec(a, "cat", "/etc/hosts").stdout, re.M)
+    # Mounted, not written into the image.
+    assert (etc / "hosts").read_text() == "# the image's\n"
+    assert (etc / "resolv.conf").read_text() == ""
+    lab.runtime.delete(cid, force=True)
+    lab.runtime.delete(a, force=True)
+    lab.assert_clean()

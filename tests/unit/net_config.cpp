@@ -132,3 +132,18 @@ TEST_CASE("network config: which file") {
   CHECK_THROWS_AS(load_config({"/nonexistent/oci-run-net.yaml", true}), Error);
   CHECK(load_config({"/nonexistent/oci-run-net.yaml", false}).source == "built-in configuration");
 }
+
+TEST_CASE("network config: isolate and dns_search") {
+  const std::string head = "networks:\n  - name: n\n    bridge: b\n    subnet: 192.0.2.0/24\n";
+  Config d = parse_config(head, "nets.yaml");
+  CHECK(d.networks[0].isolate);
+  CHECK(d.networks[0].dns_search.empty());
+  Config c = parse_config(head + "    isolate: false\n    dns_search: [svc.example, b.example]\n",
+                          "nets.yaml");
+  CHECK_FALSE(c.networks[0].isolate);
+  CHECK(c.networks[0].dns_search == std::vector<std::string>{"svc.example", "b.example"});
+  CHECK(contains(error_of(head + "    isolate: maybe\n"), "isolate: \"maybe\" is not true/false"));
+  CHECK(contains(error_of(head + "    dns_search: [\"bad domain\"]\n"),
+                 "dns_search: \"bad domain\" is not a domain name"));
+  CHECK(contains(error_of(head + "    dns_search: svc.example\n"), "expected a list of domains"));
+}

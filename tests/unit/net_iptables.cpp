@@ -91,7 +91,23 @@ TEST_CASE("iptables: rule argv and restore lines") {
         "MASQUERADE");
   auto no_nat = network_rules({"n", "br0", *parse_cidr("192.0.2.0/24"), false});
   CHECK(no_nat.size() == net.size() - 1);
-  for (const auto& r : no_nat) CHECK(r.line().find("! -o br0") == std::string::npos);
+  for (const auto& r : no_nat)
+    if (r.line().find("MASQUERADE") != std::string::npos)
+      CHECK(r.line().find("! -o br0") == std::string::npos);
+
+  // Isolation (default): from the bridge to another one, not DNATed, through the
+  // isolation chain (inserted first); the chain drops what goes to this bridge.
+  auto iso = std::find_if(net.begin(), net.end(), [](const Rule& r) { return r.insert; });
+  REQUIRE(iso != net.end());
+  CHECK(iso->line() ==
+        "-I OCI-RUN-FORWARD 1 -i br0 ! -o br0 -m conntrack ! --ctstate DNAT -m comment --comment "
+        "oci-run:net=n -j OCI-RUN-ISOLATION");
+  CHECK(std::any_of(net.begin(), net.end(), [](const Rule& r) {
+    return r.line() == "-A OCI-RUN-ISOLATION -o br0 -m comment --comment oci-run:net=n -j DROP";
+  }));
+  auto open = network_rules({"n", "br0", *parse_cidr("192.0.2.0/24"), true, false});
+  CHECK(open.size() == net.size() - 2);
+  for (const auto& r : open) CHECK(r.line().find("ISOLATION") == std::string::npos);
 }
 
 TEST_CASE("iptables: binaries run with a fixed argv") {

@@ -80,9 +80,9 @@ TEST_CASE("store: leases per network, found by id, removed with the network") {
   CHECK_FALSE(s.load_network("a"));
 
   CHECK_FALSE(s.load_host());
-  s.save_host({77, "0"});
+  s.save_host({77});
   REQUIRE(s.load_host());
-  CHECK(s.load_host()->ip_forward_prev == "0");
+  CHECK(s.load_host()->host_netns == 77);
   s.remove_host();
   CHECK_FALSE(s.load_host());
 }
