@@ -30,8 +30,8 @@
 #include "runtime/linux/terminal.hpp"
 #include "runtime/util/fault.hpp"
 #include "runtime/util/fs.hpp"
-#include "runtime/util/unix_socket.hpp"
 #include "runtime/util/log.hpp"
+#include "runtime/util/unix_socket.hpp"
 #include "spec/error.hpp"
 #include "spec/parse.hpp"
 
@@ -207,6 +207,12 @@ pid_t create(const CreateOptions& opts) {
   if (seccomp) ctx.seccomp = &*seccomp;
   ctx.seccomp_listener_fd = seccomp_listener.get();
   ctx.close_in_child = {dir.fd(), parent_sock.get()};
+  // As runc: bind sources are opened by us, with host credentials, in the
+  // container's mount namespace (made by the clone), not by its root, which a
+  // new user namespace may keep out of them. Only where the clone makes both.
+  if (plan.new_user && !plan.user_via_unshare && (plan.clone_flags & CLONE_NEWNS) &&
+      ::geteuid() == 0 && !opts.rootless)
+    ctx.host_bind_sources = linux_::host_side_bind_mounts(config);
   if (int lfds = listen_fds_count()) {
     ctx.extra_env.push_back("LISTEN_FDS=" + std::to_string(lfds));
     ctx.extra_env.push_back("LISTEN_PID=1");
@@ -273,6 +279,11 @@ pid_t create(const CreateOptions& opts) {
     linux_::write_proc_file("/proc/" + std::to_string(child) + "/oom_score_adj",
                             std::to_string(*config.process->oom_score_adj));
   send_packet(parent_sock.get(), Msg::Go, seccomp_state(child));
+  for (size_t index : ctx.host_bind_sources) {
+    UniqueFd src = linux_::open_host_bind_source(child, config.mounts[index], bundle);
+    unix_socket::send_fd(parent_sock.get(), src.get(), "M",
+                         "send the source of mounts[" + std::to_string(index) + "] to the container init");
+  }
 
   for (;;) {
     auto p = recv_packet(parent_sock.get());
