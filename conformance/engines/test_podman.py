@@ -367,6 +367,8 @@ def test_oom_event(podman):
                 oom = json.loads(line)
         assert oom == {"type": "oom", "id": cid}, events.stderr.read() if events.poll() is not None else ""
         podman("wait", cid, check=False)
+        # conmon's `podman container cleanup` deletes it; do not race it with rm.
+        wait_for(lambda: not (OCI_RUN_DEFAULT_ROOT / cid).exists(), what="podman's cleanup of the container")
     finally:
         events.kill()
         events.wait()
