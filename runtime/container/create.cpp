@@ -30,8 +30,8 @@
 #include "runtime/linux/terminal.hpp"
 #include "runtime/util/fault.hpp"
 #include "runtime/util/fs.hpp"
-#include "runtime/util/log.hpp"
 #include "runtime/util/unix_socket.hpp"
+#include "runtime/util/log.hpp"
 #include "spec/error.hpp"
 #include "spec/parse.hpp"
 
