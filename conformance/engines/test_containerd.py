@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shlex
+import subprocess
+import time
 
-from conftest import (CMD_TIMEOUT, IMAGE, find_cgroup_dirs, pid_alive, proc_cgroup,
+from conftest import (CMD_TIMEOUT, IMAGE, OCI_RUN, find_cgroup_dirs, pid_alive, proc_cgroup,
                       processes_matching, run, wait_for)
 
 LOOP = "trap 'exit 0' TERM; while true; do sleep 1; done"
@@ -270,3 +273,62 @@ def test_two_tasks_in_one_parent(containerd):
             c.ctr("container", "rm", cid, check=False)
     assert not (c.runc_root / c.ns / second).exists()
     assert not find_cgroup_dirs(second, c.ns)
+
+
+# A new network namespace gets `lo` up (runc, crun): 127.0.0.1 answers. The
+# image has no nc link, but busybox is multi-call.
+LOOPBACK_PROBE = (
+    "ip -o link show lo | grep -o '<[^>]*>'; "
+    "(busybox nc -l -p 4000 > /tmp/got &); "
+    "i=0; until echo hello | busybox nc -w1 127.0.0.1 4000 2>/dev/null; do "
+    "i=$((i+1)); [ $i -ge 20 ] && { echo unreachable; break; }; sleep 0.1; done; "
+    "i=0; until [ -s /tmp/got ] || [ $i -ge 20 ]; do i=$((i+1)); sleep 0.05; done; cat /tmp/got"
+)
+
+
+def test_own_network_namespace_has_loopback_up(containerd):
+    c = containerd
+    r = c.ctr("run", "--rm", *c.run_opts, IMAGE, "lo1", "sh", "-c", LOOPBACK_PROBE)
+    lines = r.stdout.splitlines()
+    assert "UP" in lines[0].strip("<>").split(","), r
+    assert lines[-1] == "hello", r
+    assert not find_cgroup_dirs("lo1", c.ns)
+
+
+def test_oom_event(containerd):
+    """A task that outgrows its memory limit: `oci-run events` on it reports
+    the OOM (cgroup v1: on the eventfd notification, as runc)."""
+    c = containerd
+    cid = "oom1"
+    c.ctr("run", "-d", *c.run_opts, "--memory-limit", str(16 * 2**20), IMAGE, cid, "sh", "-c",
+          "while [ ! -e /tmp/go ]; do sleep 0.1; done; tail /dev/zero")
+    events = None
+    try:
+        wait_for(lambda: c.task_status(cid) == "RUNNING", what="task to run")
+        events = subprocess.Popen([OCI_RUN, "--root", str(c.runc_root / c.ns), "events", cid],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)  # events has registered for the notification
+        c.ctr("task", "exec", "--fifo-dir", str(c.fifo), "--exec-id", "go", cid, "mkdir", "/tmp/go")
+        oom = None
+        deadline = time.monotonic() + 30
+        while oom is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([events.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            line = events.stdout.readline()
+            if not line:
+                break
+            if json.loads(line).get("type") == "oom":
+                oom = json.loads(line)
+        assert oom == {"type": "oom", "id": cid}
+        wait_for(lambda: c.task_status(cid) == "STOPPED", what="the OOM-killed task to stop")
+    finally:
+        if events is not None:
+            events.kill()
+            events.wait()
+        if c.task_status(cid) is not None:
+            c.ctr("task", "delete", "-f", cid, check=False)
+        c.ctr("container", "rm", cid, check=False)
+    assert not (c.runc_root / c.ns / cid).exists()
+    assert not find_cgroup_dirs(cid, c.ns)

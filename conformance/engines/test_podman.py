@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
+import subprocess
+import time
 
 import pytest
 
@@ -358,3 +361,53 @@ def test_two_containers_in_one_parent(podman):
             podman("rm", "-f", "-t", "0", second, check=False)
     assert not (OCI_RUN_DEFAULT_ROOT / second).exists()
     assert not find_cgroup_dirs(f"libpod-{second}")
+
+
+# A new network namespace gets `lo` up (runc, crun): 127.0.0.1 answers. The
+# image has no nc link, but busybox is multi-call.
+LOOPBACK_PROBE = (
+    "ip -o link show lo | grep -o '<[^>]*>'; "
+    "(busybox nc -l -p 4000 > /tmp/got &); "
+    "i=0; until echo hello | busybox nc -w1 127.0.0.1 4000 2>/dev/null; do "
+    "i=$((i+1)); [ $i -ge 20 ] && { echo unreachable; break; }; sleep 0.1; done; "
+    "i=0; until [ -s /tmp/got ] || [ $i -ge 20 ]; do i=$((i+1)); sleep 0.05; done; cat /tmp/got"
+)
+
+
+def test_network_none_has_loopback_up(podman):
+    r = podman("run", "--rm", *NONET, IMAGE, "sh", "-c", LOOPBACK_PROBE)
+    lines = r.stdout.splitlines()
+    assert "UP" in lines[0].strip("<>").split(","), r
+    assert lines[-1] == "hello", r
+
+
+def test_oom_event(podman):
+    """A container that outgrows --memory: `oci-run events` on it reports the
+    OOM (cgroup v1: on the eventfd notification, as runc)."""
+    cid = podman("run", "-d", *NONET, "--memory", "16m", "--memory-swap", "16m", IMAGE, "sh", "-c",
+                 "while [ ! -e /tmp/go ]; do sleep 0.1; done; tail /dev/zero").stdout.strip()
+    events = subprocess.Popen([OCI_RUN, "events", cid], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)  # events has registered for the notification
+        podman("exec", cid, "mkdir", "/tmp/go")
+        oom = None
+        deadline = time.monotonic() + 30
+        while oom is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([events.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            line = events.stdout.readline()
+            if not line:
+                break
+            if json.loads(line).get("type") == "oom":
+                oom = json.loads(line)
+        assert oom == {"type": "oom", "id": cid}, events.stderr.read() if events.poll() is not None else ""
+        podman("wait", cid, check=False)
+        # conmon's `podman container cleanup` deletes it; do not race it with rm.
+        wait_for(lambda: not (OCI_RUN_DEFAULT_ROOT / cid).exists(), what="podman's cleanup of the container")
+    finally:
+        events.kill()
+        events.wait()
+        podman("rm", "-f", "-t", "0", cid, check=False)
+    assert not (OCI_RUN_DEFAULT_ROOT / cid).exists()

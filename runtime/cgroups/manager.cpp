@@ -221,18 +221,24 @@ void make_dirs(const std::string& mountpoint, const std::string& dir,
     for_each_level(mountpoint, dir, [&](const std::string& parent, const std::string& cur) {
       if (vanished) return;
       enable_controllers(parent, controllers);
-      if (::mkdir(cur.c_str(), 0755) == 0) {
-        created.push_back(cur);
-        if (cpuset) {
-          for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-            auto v = fs::read_file(parent + "/" + f);
-            fs::write_file(cur + "/" + f, v);
-          }
-        }
-      } else if (errno == ENOENT && attempt < 5) {
+      bool made = ::mkdir(cur.c_str(), 0755) == 0;
+      if (!made && errno == ENOENT && attempt < 5) {
         vanished = true;
-      } else if (errno != EEXIST) {
-        throw sys_error("mkdir " + cur);
+        return;
+      }
+      if (!made && errno != EEXIST) throw sys_error("mkdir " + cur);
+      if (made) created.push_back(cur);
+      // As runc: a v1 cpuset dir starts with empty cpus/mems, and a task cannot
+      // join it (ENOSPC). Fill every empty one on the way down, new or
+      // pre-created, from its parent (filled just before: the nearest non-empty).
+      if (cpuset) {
+        for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+          std::string file = cur + "/" + f;
+          if (!made && !trim(fs::read_file(file)).empty()) continue;
+          auto v = fs::read_file(parent + "/" + f);
+          if (int err = write_value(file, trim(v)))
+            throw Error("cpuset: write \"" + trim(v) + "\" to " + file + ": " + std::strerror(err));
+        }
       }
     });
     if (!vanished) return;
@@ -431,6 +437,25 @@ void check_supported(const spec::Resources& r) {
   check_available(rec, plan, rec.unified_mount);
 }
 
+namespace {
+
+// v1: freezer.state of a cgroup below a frozen parent reads FROZEN (or
+// FREEZING while it goes); v2: cgroup.events "frozen 1", or cgroup.freeze set.
+bool frozen_or_freezing(const Record& rec) {
+  if (auto d = rec.v1_dir("freezer"); !d.empty()) {
+    auto st = trim(read_opt(d + "/freezer.state").value_or("THAWED"));
+    return st == "FROZEN" || st == "FREEZING";
+  }
+  if (!rec.unified.empty()) {
+    auto ev = read_opt(rec.unified + "/cgroup.events");
+    if (ev && keyed(*ev, "frozen").value_or(0) == 1) return true;
+    return trim(read_opt(rec.unified + "/cgroup.freeze").value_or("0")) == "1";
+  }
+  return false;
+}
+
+}  // namespace
+
 Cgroup::Cgroup(Cgroup&& o) noexcept : rec_(std::move(o.rec_)), committed_(o.committed_) {
   o.committed_ = true;
 }
@@ -502,6 +527,9 @@ Cgroup Cgroup::create(const Layout& host_layout, const spec::Config& config, con
                 has(layout.v1[i].controllers, "cpuset"), {});
   if (!rec.unified.empty())
     make_dirs(rec.unified_mount, rec.unified, rec.created, false, v2_controllers(plan));
+  // As runc: a frozen cgroup (a pre-created one, or one below a frozen
+  // parent) would freeze the init in the middle of create, for ever.
+  if (frozen_or_freezing(rec)) throw Error("container's cgroup unexpectedly frozen");
   if (res) apply(rec, plan, *res, false);
   return cg;
 }

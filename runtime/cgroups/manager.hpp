@@ -92,8 +92,9 @@ nlohmann::ordered_json stats(const Record& rec);
 
 // OOM kills in the container's memory cgroup. v1: eventfd registered on
 // memory.oom_control; v2: inotify on memory.events. fd() becomes readable on
-// a change; consume() drains it and says whether an OOM kill happened since
-// the last call (or since open()).
+// a change; consume() drains it and says whether to report an OOM event: v2,
+// an OOM kill happened since the last call (or since open()); v1, as runc, the
+// eventfd fired while the cgroup still exists (the kill itself may follow).
 class OomWatcher {
  public:
   static std::optional<OomWatcher> open(const Record& rec);

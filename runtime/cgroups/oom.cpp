@@ -80,11 +80,15 @@ bool OomWatcher::consume() {
     break;
   }
   auto now = oom_kills(counter_);
-  if (!now) {
-    // v1 kernels without the oom_kill counter: every event is an OOM (the
-    // event also fires when the cgroup goes away, which the read above shows).
-    return woke && !v2_ && fs::exists(counter_);
+  if (!v2_) {
+    // As runc: on v1 each eventfd notification is an OOM event while the
+    // cgroup exists (it also fires when the cgroup goes away). It fires when
+    // the cgroup hits its limit, before the kernel has picked a victim, so
+    // oom_kill has usually not gone up yet: do not wait for it.
+    if (now) last_ = *now;
+    return woke && fs::exists(counter_);
   }
+  if (!now) return false;
   bool killed = *now > last_;
   last_ = *now;
   return killed;

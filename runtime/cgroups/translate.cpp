@@ -107,17 +107,23 @@ void Builder::memory(const spec::Memory& m) {
     auto limit = [&] {
       if (m.limit) add(v, c, "memory.limit_in_bytes", std::to_string(*m.limit), "memory.limit");
     };
+    // As runc: lifting the memory limit (-1) without a swap value lifts
+    // memory+swap too, when the kernel has it; otherwise the old memsw limit
+    // stays below the new limit and the kernel refuses the write (EINVAL).
+    std::optional<int64_t> memsw = m.swap;
+    if (m.limit && *m.limit == -1 && !memsw && read(v, c, "memory.memsw.limit_in_bytes"))
+      memsw = -1;
     auto swap = [&] {
-      if (m.swap) add(v, c, "memory.memsw.limit_in_bytes", std::to_string(*m.swap), "memory.swap");
+      if (memsw) add(v, c, "memory.memsw.limit_in_bytes", std::to_string(*memsw), "memory.swap");
     };
     // memsw must stay >= limit at every step: raise memsw first when it grows.
     bool swap_first = false;
-    if (m.limit && m.swap) {
-      if (*m.swap == -1) {
+    if (m.limit && memsw) {
+      if (*memsw == -1) {
         swap_first = true;
       } else {
         auto cur = to_int(read(v, c, "memory.memsw.limit_in_bytes"));
-        swap_first = cur && *m.swap > *cur;
+        swap_first = cur && *memsw > *cur;
       }
     }
     if (swap_first) {

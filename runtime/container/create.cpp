@@ -228,6 +228,12 @@ pid_t create(const CreateOptions& opts) {
   if (seccomp) ctx.seccomp = &*seccomp;
   ctx.seccomp_listener_fd = seccomp_listener.get();
   ctx.close_in_child = {dir.fd(), parent_sock.get()};
+  // As runc: bind sources are opened by us, with host credentials, in the
+  // container's mount namespace (made by the clone), not by its root, which a
+  // new user namespace may keep out of them. Only where the clone makes both.
+  if (plan.new_user && !plan.user_via_unshare && (plan.clone_flags & CLONE_NEWNS) &&
+      ::geteuid() == 0 && !opts.rootless)
+    ctx.host_bind_sources = linux_::host_side_bind_mounts(config);
   if (int lfds = listen_fds_count()) {
     ctx.extra_env.push_back("LISTEN_FDS=" + std::to_string(lfds));
     ctx.extra_env.push_back("LISTEN_PID=1");
@@ -296,6 +302,11 @@ pid_t create(const CreateOptions& opts) {
                             std::to_string(*config.process->oom_score_adj));
   send_packet(parent_sock.get(), Msg::Go, seccomp_state(child));
   timing::mark("create: child joined the cgroup, go sent");
+  for (size_t index : ctx.host_bind_sources) {
+    UniqueFd src = linux_::open_host_bind_source(child, config.mounts[index], bundle);
+    unix_socket::send_fd(parent_sock.get(), src.get(), "M",
+                         "send the source of mounts[" + std::to_string(index) + "] to the container init");
+  }
 
   for (;;) {
     auto p = recv_packet(parent_sock.get());

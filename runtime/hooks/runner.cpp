@@ -1,6 +1,7 @@
 #include "runtime/hooks/runner.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -24,6 +25,37 @@ long long now_ms() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+// Writes the state to the hook's stdin. A hook that exits without reading it
+// (/bin/true) closes the pipe: the write then fails with EPIPE and raises
+// SIGPIPE, which would kill the runtime mid-delete. SIGPIPE is blocked around
+// the write and a pending one is consumed; the hook's disposition is untouched
+// because it was forked before.
+void write_state(int fd, const std::string& state, const std::string& path) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  sigset_t pending;
+  sigemptyset(&pending);
+  bool was_pending = ::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+  size_t off = 0;
+  bool epipe = false;
+  while (off < state.size()) {
+    ssize_t n = ::write(fd, state.data() + off, state.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EPIPE) epipe = true;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  if (epipe && !was_pending) {
+    timespec zero{};
+    while (::sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (epipe) log::debug("hook " + path + " did not read its state (EPIPE)");
 }
 
 // Runs one hook; returns an empty string on success, else the failure text.
@@ -61,12 +93,7 @@ std::string run_one(const spec::Hook& h, const std::string& state) {
 
   // The hook may not read its stdin: a full pipe or EPIPE is not an error.
   ::fcntl(in_w.get(), F_SETFL, O_NONBLOCK);
-  size_t off = 0;
-  while (off < state.size()) {
-    ssize_t n = ::write(in_w.get(), state.data() + off, state.size() - off);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
+  write_state(in_w.get(), state, h.path);
   in_w.reset();
 
   std::string output;

@@ -10,6 +10,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <vector>
 
 #include "runtime/container/sync.hpp"
 #include "runtime/hooks/runner.hpp"
@@ -18,8 +20,10 @@
 #include "runtime/linux/process_security.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/linux/terminal.hpp"
+#include "runtime/util/fd.hpp"
 #include "runtime/util/fs.hpp"
 #include "runtime/util/timing.hpp"
+#include "runtime/util/unix_socket.hpp"
 #include "spec/error.hpp"
 
 namespace oci::linux_ {
@@ -57,6 +61,15 @@ void run_init(const InitContext& ctx) {
   const auto& plan = ctx.plan;
   std::string seccomp_payload = wait_for_go(ctx.sync_fd);
   timing::mark("init: go received");
+  // Bind sources opened by the runtime on the host side; closed once mounted.
+  std::vector<UniqueFd> host_source_fds;
+  std::map<size_t, int> host_sources;
+  for (size_t index : ctx.host_bind_sources) {
+    host_source_fds.push_back(unix_socket::recv_fd(ctx.sync_fd));
+    host_sources[index] = host_source_fds.back().get();
+  }
+  RootfsContext rootfs = ctx.rootfs;
+  if (!host_sources.empty()) rootfs.host_sources = &host_sources;
   if (plan.new_user && !plan.user_via_unshare) become_root_in_userns();
 
   bool joined_user = false;
@@ -89,14 +102,17 @@ void run_init(const InitContext& ctx) {
         errno != ENOSYS && errno != EACCES)
       throw sys_error("join session keyring");
   }
+  if (plan.new_net) bring_up_loopback();
   if (!c.hostname.empty() && ::sethostname(c.hostname.data(), c.hostname.size()) != 0)
     throw sys_error("sethostname " + c.hostname);
   if (!c.domainname.empty() && ::setdomainname(c.domainname.data(), c.domainname.size()) != 0)
     throw sys_error("setdomainname " + c.domainname);
 
   ::umask(0);  // device nodes and dirs get exactly the modes asked for
-  prepare_rootfs(ctx.rootfs);
+  prepare_rootfs(rootfs);
   timing::mark("init: rootfs prepared");
+  host_sources.clear();
+  host_source_fds.clear();
   std::string hook_state;
   const auto& h = c.hooks;
   if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||

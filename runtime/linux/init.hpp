@@ -37,6 +37,9 @@ struct InitContext {
   // The runtime's own fds the child must drop at once (the state dir's flock
   // would otherwise be held until exec, the parent's sync end would hide EOF).
   std::vector<int> close_in_child;
+  // Bind mounts whose source fd the runtime sends right after the first Go
+  // (rootfs.hpp: host_side_bind_mounts), in this order; empty: none.
+  std::vector<size_t> host_bind_sources;
 };
 
 [[noreturn]] void container_init(const InitContext& ctx) noexcept;

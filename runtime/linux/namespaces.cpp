@@ -4,7 +4,9 @@
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <spawn.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,6 +49,7 @@ NsPlan plan_namespaces(const spec::Linux* linux) {
       case CLONE_NEWTIME: plan.new_time = true; break;
       case CLONE_NEWCGROUP: plan.new_cgroup = true; break;
       case CLONE_NEWUSER: plan.new_user = true; break;
+      case CLONE_NEWNET: plan.new_net = true; new_flags |= flag; break;
       case CLONE_NEWPID: plan.new_pid = true; [[fallthrough]];
       default: new_flags |= flag;
     }
@@ -181,6 +184,17 @@ void run_map_helper(const char* helper, pid_t pid, const std::vector<spec::IdMap
 }
 
 }  // namespace
+
+void bring_up_loopback() {
+  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) throw sys_error("bring up lo: socket AF_INET");
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) != 0) throw sys_error("bring up lo: SIOCGIFFLAGS lo");
+  if (ifr.ifr_flags & IFF_UP) return;
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) != 0) throw sys_error("bring up lo: SIOCSIFFLAGS lo IFF_UP");
+}
 
 void write_id_maps(pid_t pid, const spec::Linux& linux, bool privileged) {
   std::string base = "/proc/" + std::to_string(pid);

@@ -31,6 +31,9 @@ struct NsPlan {
   bool new_cgroup = false;         // unshare(CLONE_NEWCGROUP) after joining the cgroup
   bool new_pid = false;
   bool fork_for_pid = false;       // unshare(CLONE_NEWPID) needs a fork in the child
+  // A network namespace of the container's own (not joined by path): its `lo`
+  // starts down and the init brings it up, as runc and crun do.
+  bool new_net = false;
 };
 
 NsPlan plan_namespaces(const spec::Linux* linux);
@@ -44,6 +47,8 @@ struct OpenNs {
 // "config.json: linux.namespaces[2].path: /proc/1/ns/ipc is not a network namespace".
 std::vector<OpenNs> open_namespaces(const std::vector<JoinNs>& joins);
 void join(const OpenNs& ns);  // setns
+// Sets IFF_UP on `lo` of the calling thread's network namespace.
+void bring_up_loopback();
 
 // linux.sysctl keys of a namespace joined by path that is the runtime's own
 // (same inode as /proc/self/ns/<type>) would be written on the host: refused,

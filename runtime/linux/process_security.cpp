@@ -17,6 +17,7 @@
 #include "runtime/linux/process_attrs.hpp"
 #include "runtime/linux/sys.hpp"
 #include "runtime/util/fs.hpp"
+#include "runtime/util/log.hpp"
 #include "runtime/util/passwd.hpp"
 #include "spec/error.hpp"
 #include "spec/tables.hpp"
@@ -123,9 +124,16 @@ void apply_user_and_capabilities(const spec::Process& p) {
   cap_free(set);
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
     throw sys_error("clear ambient capabilities");
+  // As runc: an ambient capability the kernel refuses to raise (it must be in
+  // both the permitted and the inheritable set) is skipped, not fatal. `runc
+  // spec` writes ambient caps without an inheritable set, and runc runs that.
   for (auto c : ambient)
-    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0)
-      throw sys_error("raise ambient capability " + std::to_string(c));
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0) {
+      int err = errno;
+      if (err != EPERM) throw sys_error("raise ambient capability " + std::to_string(c), err);
+      log::debug("skip ambient capability " + std::to_string(c) +
+                 ": not in the permitted and inheritable sets (" + std::strerror(err) + ")");
+    }
 }
 
 void apply_no_new_privileges(const spec::Process& p) {

@@ -9,9 +9,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <map>
+#include <optional>
 
 #include "runtime/cgroups/mount.hpp"
 #include "runtime/linux/devices.hpp"
@@ -120,6 +123,17 @@ void check_proc_destination(int rootfd, const std::string& dest, const spec::Mou
   throw Error("mount " + dest + ": " + problem);
 }
 
+// As runc: a read-only tmpfs on /dev is mounted read-write, so that the
+// devices, /dev/pts, /dev/shm... can be made in it, and remounted read-only by
+// finalize_rootfs. The plan of that mount, or nullopt.
+std::optional<MountPlan> deferred_readonly_dev(const spec::Mount& m) {
+  if (fs::clean(m.destination) != "/dev" || m.type == "cgroup" || m.type == "cgroup2")
+    return std::nullopt;
+  MountPlan plan = plan_mount(m);
+  if (plan.bind || !(plan.flags & MS_RDONLY)) return std::nullopt;
+  return plan;
+}
+
 void mount_one(int rootfd, const spec::Mount& given, const RootfsContext& ctx) {
   std::string dest = fs::clean(given.destination);
   MountPlan plan = plan_mount(given);
@@ -128,6 +142,7 @@ void mount_one(int rootfd, const spec::Mount& given, const RootfsContext& ctx) {
                                                                      : fs::join(ctx.bundle, given.source);
     check_proc_destination(rootfd, dest, given, plan.bind, src);
   }
+  if (deferred_readonly_dev(given)) plan.flags &= ~static_cast<unsigned long>(MS_RDONLY);
   const spec::Mount* mp = &given;
   spec::Mount sys_bind;
   if (given.type == "sysfs" && ctx.in_userns && !ctx.own_netns) {
@@ -152,9 +167,16 @@ void mount_one(int rootfd, const spec::Mount& given, const RootfsContext& ctx) {
   if (plan.bind) {
     std::string src = m.source.empty() || m.source[0] == '/' ? m.source : fs::join(ctx.bundle, m.source);
     int idmapped = ctx.idmapped ? ctx.idmapped->tree_for(m) : -1;
+    int host_fd = -1;
+    if (ctx.host_sources && mp == &given) {
+      auto it = ctx.host_sources->find(static_cast<size_t>(&given - ctx.config->mounts.data()));
+      if (it != ctx.host_sources->end()) host_fd = it->second;
+    }
     struct stat st;
-    if (idmapped >= 0 ? ::fstat(idmapped, &st) != 0 : ::stat(src.c_str(), &st) != 0)
+    if (idmapped >= 0 ? ::fstat(idmapped, &st) != 0
+                      : host_fd >= 0 ? ::fstat(host_fd, &st) != 0 : ::stat(src.c_str(), &st) != 0)
       throw sys_error("mount " + dest + ": stat source " + src);
+    if (host_fd >= 0) src = fd_path(host_fd);  // opened by the runtime on the host side
     UniqueFd target = open_in_root(rootfd, dest, S_ISDIR(st.st_mode) ? Create::Dir : Create::File);
     if (idmapped >= 0) {  // made by the runtime (linux/idmap_mount.hpp): only moved here
       attach_tree(idmapped, target.get(), "idmapped bind mount " + src + " on " + dest);
@@ -176,6 +198,10 @@ void mount_one(int rootfd, const spec::Mount& given, const RootfsContext& ctx) {
              plan.flags & ~MS_REMOUNT, plan.data, "mount " + m.type + " on " + dest);
   }
   apply_after(rootfd, dest, plan);
+}
+
+std::string bind_source_path(const spec::Mount& m, const std::string& bundle) {
+  return m.source.empty() || m.source[0] == '/' ? m.source : fs::join(bundle, m.source);
 }
 
 void mask_paths(int rootfd, const std::vector<std::string>& paths, const std::string& label) {
@@ -251,6 +277,34 @@ void prepare_rootfs(const RootfsContext& ctx) {
   }
 }
 
+std::vector<size_t> host_side_bind_mounts(const spec::Config& c) {
+  std::vector<size_t> idmapped;
+  for (const auto& r : plan_idmap_mounts(c)) idmapped.push_back(r.index);
+  std::vector<size_t> out;
+  for (size_t i = 0; i < c.mounts.size(); ++i) {
+    const auto& m = c.mounts[i];
+    if (m.type == "cgroup" || m.type == "cgroup2" || m.type == "sysfs") continue;
+    if (std::find(idmapped.begin(), idmapped.end(), i) != idmapped.end()) continue;
+    if (plan_mount(m).bind) out.push_back(i);
+  }
+  return out;
+}
+
+UniqueFd open_host_bind_source(pid_t pid, const spec::Mount& m, const std::string& bundle) {
+  std::string src = bind_source_path(m, bundle);
+  std::string what = "mount " + fs::clean(m.destination) + ": stat source " + src;
+  // The mount namespace is a copy of ours: symlinks resolve the same here,
+  // and an absolute one followed below /proc/<pid>/root would leave it.
+  char* real = ::realpath(src.c_str(), nullptr);
+  if (!real) throw sys_error(what);
+  std::string resolved(real);
+  std::free(real);
+  std::string via = "/proc/" + std::to_string(pid) + "/root" + resolved;
+  UniqueFd fd(::open(via.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) throw sys_error(what + " (as " + resolved + " in the container's mount namespace)");
+  return fd;
+}
+
 uint64_t mount_id(const std::string& path) {
   struct statx stx {};
   if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0 ||
@@ -268,6 +322,17 @@ void detach_host_rootfs(const std::string& rootfs, uint64_t original_mount_id) {
 
 void finalize_rootfs(const RootfsContext& ctx) {
   const auto& c = *ctx.config;
+  // The last mount on /dev is the one the container sees.
+  for (auto it = c.mounts.rbegin(); it != c.mounts.rend(); ++it) {
+    if (fs::clean(it->destination) != "/dev") continue;
+    if (auto plan = deferred_readonly_dev(*it)) {
+      UniqueFd dev(::open("/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!dev) throw sys_error("open /dev to remount it read-only");
+      bind_remount(dev.get(), (plan->flags & ~static_cast<unsigned long>(MS_BIND | MS_REC | MS_REMOUNT)) | MS_RDONLY,
+                   "remount /dev read-only");
+    }
+    break;
+  }
   if (c.root && c.root->readonly) {
     UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) throw sys_error("open /");

@@ -3,13 +3,17 @@
 // /dev, maskedPaths and readonlyPaths; then entering it (pivot_root.cpp).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "runtime/cgroups/hierarchy.hpp"
 #include "runtime/container/state_store.hpp"
+#include "runtime/util/fd.hpp"
 #include "spec/config.hpp"
 
 namespace oci::linux_ {
@@ -38,7 +42,23 @@ struct RootfsContext {
   // Detached idmapped trees made by the runtime, moved onto their
   // destinations by mount_one; null when there are none.
   const IdmappedMounts* idmapped = nullptr;
+  // Bind sources the runtime opened on the host side (host_side_bind_mounts):
+  // config mount index -> O_PATH fd in this process; null when there are none.
+  const std::map<size_t, int>* host_sources = nullptr;
 };
+
+// As runc: in a new user namespace the container's root may be unable to
+// reach a bind source (a 0700 root-owned directory on the way). The runtime
+// opens those sources itself, with its host credentials, in the container's
+// mount namespace, and hands the fds to the init, which binds from them.
+// The plain bind mounts of `c` (not idmapped, not cgroup), as indexes in
+// config.mounts, in order. Pure.
+std::vector<size_t> host_side_bind_mounts(const spec::Config& c);
+// O_PATH fd of mount `m`'s source (relative to `bundle` if relative), looked
+// up in the mount namespace of process `pid` (through /proc/<pid>/root, after
+// resolving symlinks as the host sees them), with this process's credentials.
+// "mount /data: stat source /srv/x: No such file or directory" if missing.
+UniqueFd open_host_bind_source(pid_t pid, const spec::Mount& m, const std::string& bundle);
 
 // Everything that happens before pivot_root.
 void prepare_rootfs(const RootfsContext& ctx);

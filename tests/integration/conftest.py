@@ -33,6 +33,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 MAKE_BUNDLE = REPO / "tests" / "make-bundle.sh"
 OCI_RUN = os.environ.get("OCI_RUN", str(REPO / "build" / "oci-run"))
+# The reference runtime for differential tests (ENGINES.md: runc 1.1.5).
+RUNC = os.environ.get("RUNC", "/usr/sbin/runc")
 
 CMD_TIMEOUT = 10  # seconds for one oci-run command
 TEARDOWN_TIMEOUT = 5  # seconds for one oci-run command during cleanup
@@ -469,6 +471,7 @@ class Tracker:
         self.popens: list[subprocess.Popen] = []
         self.host_procs: list[subprocess.Popen] = []
         self.host_mounts: list[str] = []
+        self.root_binary: dict[Path, str] = {}  # a state root of another runtime (runc)
 
     def note_pid(self, pid):
         if isinstance(pid, int) and pid > 0:
@@ -678,6 +681,21 @@ def runtime(tmp_path, tracker, test_id):
 
 
 @pytest.fixture
+def runc(tmp_path, tracker, test_id):
+    """The same wrapper around runc (RUNC, default /usr/sbin/runc), with a
+    private root of its own, for tests that compare oci-run with runc."""
+    if not (os.path.isfile(RUNC) and os.access(RUNC, os.X_OK)):
+        pytest.skip(f"no runc at {RUNC} to compare with")
+    root = tmp_path / "runc-state"
+    root.mkdir()
+    tracker.roots.append(root)
+    tracker.root_binary[root] = RUNC
+    r = Runtime(tracker, root, test_id + "-runc")
+    r.binary = RUNC
+    return r
+
+
+@pytest.fixture
 def host_proc(tracker):
     """Start a helper process on the host (e.g. `unshare --net sleep 30`)."""
 
@@ -704,9 +722,10 @@ def leak_check(request, tracker):
         ids = set()
         if root.is_dir():
             ids.update(e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
+        binary = tracker.root_binary.get(root, OCI_RUN)
         with contextlib.suppress(Exception):
             r = subprocess.run(
-                [OCI_RUN, "--root", str(root), "list", "-q"],
+                [binary, "--root", str(root), "list", "-q"],
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
@@ -717,7 +736,7 @@ def leak_check(request, tracker):
         for cid in ids:
             with contextlib.suppress(Exception):
                 subprocess.run(
-                    [OCI_RUN, "--root", str(root), "delete", "--force", cid],
+                    [binary, "--root", str(root), "delete", "--force", cid],
                     stdin=subprocess.DEVNULL,
                     capture_output=True,
                     timeout=TEARDOWN_TIMEOUT,

@@ -422,3 +422,20 @@ TEST_CASE("hybrid: v1 where the controller is mounted, else cgroup v2") {
   CHECK(p.writes[4].version == Version::V2);
   CHECK(p.writes[4].file == "cgroup.max.descendants");
 }
+
+TEST_CASE("memory on v1: an unlimited limit lifts memsw first, as runc") {
+  Resources r;
+  auto& m = r.memory.emplace();
+  m.limit = -1;
+  // memsw exists (a limit is set): lifted first, then the limit.
+  Plan p = translate(r, only(Version::V1), files({{"memory.memsw.limit_in_bytes", "209715200\n"}}));
+  CHECK(lines(p) == std::vector<std::string>{"memory memory.memsw.limit_in_bytes=-1",
+                                             "memory memory.limit_in_bytes=-1"});
+  // No memsw on this kernel (swap accounting off): the limit alone.
+  Plan q = translate(r, only(Version::V1), files({}));
+  CHECK(lines(q) == std::vector<std::string>{"memory memory.limit_in_bytes=-1"});
+  // An explicit swap value is kept.
+  m.swap = 500;
+  Plan s = translate(r, only(Version::V1), files({{"memory.memsw.limit_in_bytes", "209715200\n"}}));
+  CHECK(find(s, "memory.memsw.limit_in_bytes")->value == "500");
+}

@@ -3,6 +3,7 @@
 #include <sys/mount.h>
 
 #include "runtime/linux/mount_options.hpp"
+#include "runtime/linux/rootfs.hpp"
 
 using oci::linux_::plan_mount;
 
@@ -63,4 +64,19 @@ TEST_CASE("mount plan: tmpcopyup is an extension, not mount data") {
   CHECK(p.data == "size=1m");
   CHECK(p.flags == MS_NOSUID);
   CHECK_FALSE(plan_mount(mount_with("tmpfs", {"size=1m"})).tmpcopyup);
+}
+
+TEST_CASE("host-side bind sources: plain binds only, not idmapped, cgroup or sysfs") {
+  oci::spec::Config c;
+  c.mounts.push_back(mount_with("proc", {}));
+  c.mounts.push_back(mount_with("bind", {"ro"}));            // 1: type bind
+  c.mounts.push_back(mount_with("none", {"rbind", "ro"}));   // 2: option rbind
+  c.mounts.push_back(mount_with("", {"bind"}));              // 3: option bind, no type
+  c.mounts.push_back(mount_with("bind", {"bind", "idmap"})); // idmapped: made by the runtime already
+  c.mounts.back().uid_mappings = {{0, 100000, 1}};
+  c.mounts.back().gid_mappings = {{0, 100000, 1}};
+  c.mounts.push_back(mount_with("cgroup", {"ro"}));
+  c.mounts.push_back(mount_with("sysfs", {"ro"}));
+  c.mounts.push_back(mount_with("tmpfs", {"mode=755"}));
+  CHECK(oci::linux_::host_side_bind_mounts(c) == std::vector<size_t>{1, 2, 3});
 }

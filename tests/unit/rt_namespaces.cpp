@@ -84,3 +84,17 @@ TEST_CASE("id map and time offset formatting") {
   l.time_offsets["boottime"] = {-2, 0};
   CHECK(oci::linux_::format_time_offsets(l) == "boottime -2 0\nmonotonic 5 10\n");
 }
+
+TEST_CASE("namespace plan: lo is brought up only in a network namespace of the container's own") {
+  auto fresh = with_ns({{"network", ""}, {"mount", ""}});
+  CHECK(plan_namespaces(&fresh).new_net);
+  auto joined = with_ns({{"network", "/run/netns/x"}, {"mount", ""}});
+  CHECK_FALSE(plan_namespaces(&joined).new_net);
+  auto none = with_ns({{"mount", ""}, {"pid", ""}});
+  CHECK_FALSE(plan_namespaces(&none).new_net);
+  // Created by unshare after joining a user namespace: still its own.
+  auto via_unshare = with_ns({{"user", "/proc/1/ns/user"}, {"network", ""}});
+  auto p = plan_namespaces(&via_unshare);
+  CHECK(p.new_net);
+  CHECK((p.unshare_flags & CLONE_NEWNET) != 0);
+}
