@@ -174,8 +174,15 @@ void kill(const std::string& root, const std::string& id, int sig, bool all) {
   ContainerDir dir = open_existing(root, id);
   auto s = dir.load();
   std::string status = status_of(dir, s);
-  if (status != "created" && status != "running" && status != "paused")
+  // runc 1.1: --all on a stopped container signals what is left in its
+  // cgroup (usually nothing) and succeeds.
+  bool all_stopped = all && status == "stopped" && s;
+  if (status != "created" && status != "running" && status != "paused" && !all_stopped)
     throw Error("container not running");
+  if (all_stopped) {
+    if (!s->cgroup.dirs.empty()) signal_all(*s, sig);
+    return;
+  }
   if (all && !s->cgroup.dirs.empty()) {
     signal_all(*s, sig);
     if (status == "paused" && sig == SIGKILL) cgroups::thaw(s->cgroup);
@@ -292,7 +299,10 @@ std::vector<pid_t> pids_without_cgroup(const PersistedState& s) {
 
 std::vector<pid_t> processes(const std::string& root, const std::string& id) {
   ContainerDir dir = open_existing(root, id, true);
-  auto s = require_status(dir, {"running", "created", "paused"});
+  std::string status;
+  auto s = require_status(dir, {"running", "created", "paused", "stopped"}, &status);
+  // A stopped container has no processes (runc: `ps` prints the header only).
+  if (status == "stopped") return {};
   if (s.cgroup.all_dirs().empty()) return pids_without_cgroup(s);
   return cgroups::pids(s.cgroup);
 }

@@ -104,6 +104,9 @@ void run_init(const InitContext& ctx) {
     auto reply = container::recv_packet(ctx.sync_fd);
     if (!reply || reply->type != Msg::Go) ::_exit(1);
     hook_state = reply->payload;
+    // runc runs them with the (mounted) rootfs as cwd; the spec leaves it open.
+    if (!h.create_container.empty() && ::chdir(ctx.rootfs.rootfs.c_str()) != 0)
+      throw sys_error("chdir " + ctx.rootfs.rootfs);
     hooks::run(h.create_container, hook_state, "createContainer");
   }
   enter_rootfs(ctx.rootfs);
