@@ -20,6 +20,7 @@
 #include "runtime/util/fd.hpp"
 #include "runtime/util/fault.hpp"
 #include "runtime/util/fs.hpp"
+#include "runtime/util/log.hpp"
 #include "runtime/util/passwd.hpp"
 #include "spec/error.hpp"
 
@@ -104,6 +105,7 @@ void start(const std::string& root, const std::string& id) {
 
   UniqueFd pidfd = open_pidfd(*s);
   if (!pidfd) throw Error("cannot start a container that has stopped");
+  log::debug("start " + id + ": releasing pid " + std::to_string(s->pid) + " through the exec fifo");
   std::string fifo = dir.fifo_path();
   UniqueFd r(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!r) throw sys_error("open " + fifo);
@@ -206,6 +208,7 @@ void destroy(const std::string& root, const std::string& id, bool force) {
   auto s = dir->load();
   if (s) {
     std::string status = status_of(*dir, s);
+    log::debug("delete " + id + ": status " + status + ", removing its cgroup and state");
     if ((status == "running" || status == "paused") && !force)
       throw Error("cannot delete container " + id + " that is not stopped: " + status);
     if (status == "paused") {

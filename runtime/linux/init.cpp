@@ -19,6 +19,7 @@
 #include "runtime/linux/sys.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/util/fs.hpp"
+#include "runtime/util/log.hpp"
 #include "spec/error.hpp"
 
 namespace oci::linux_ {
@@ -93,6 +94,17 @@ void run_init(const InitContext& ctx) {
     throw sys_error("setdomainname " + c.domainname);
 
   ::umask(0);  // device nodes and dirs get exactly the modes asked for
+  if (log::debug_enabled()) {
+    log::debug("init: preparing rootfs " + ctx.rootfs.rootfs + " (" + std::to_string(c.mounts.size()) +
+               " mounts, propagation " + (c.linux && !c.linux->rootfs_propagation.empty()
+                                             ? c.linux->rootfs_propagation : std::string("default")) + ")");
+    for (const auto& m : c.mounts) {
+      std::string opts;
+      for (const auto& o : m.options) opts += (opts.empty() ? "" : ",") + o;
+      log::debug("init: mount " + (m.type.empty() ? std::string("(bind)") : m.type) + " " + m.source + " on " +
+                 m.destination + (opts.empty() ? "" : " (" + opts + ")"));
+    }
+  }
   prepare_rootfs(ctx.rootfs);
   std::string hook_state;
   const auto& h = c.hooks;
@@ -109,6 +121,8 @@ void run_init(const InitContext& ctx) {
       throw sys_error("chdir " + ctx.rootfs.rootfs);
     hooks::run(h.create_container, hook_state, "createContainer");
   }
+  log::debug(std::string("init: entering the rootfs (") +
+             (ctx.rootfs.host_mount_ns ? "chroot, no mount namespace" : ctx.rootfs.no_pivot ? "move + chroot" : "pivot_root") + ")");
   enter_rootfs(ctx.rootfs);
   finalize_rootfs(ctx.rootfs);
 
@@ -139,7 +153,10 @@ void run_init(const InitContext& ctx) {
   // preserved ones is closed here but for the three still needed, before
   // process.cwd is resolved. (Before any filter: profiles made before
   // close_range existed deny it.)
+  log::debug("init: rootfs ready; setting up the process " + (p.args.empty() ? std::string() : p.args[0]) + " (uid " + std::to_string(p.user.uid) +
+             ", gid " + std::to_string(p.user.gid) + ", cwd " + p.cwd + ")");
   close_fds_except(first_closed, {fifo, ctx.sync_fd, ctx.seccomp_listener_fd});
+  log::stop_in_container();
   if (c.linux && c.linux->personality) apply_personality(*c.linux->personality);
   // process.apparmorProfile / selinuxLabel: /proc/thread-self/attr/... takes
   // effect at execve. Written after the startContainer hooks (which must not

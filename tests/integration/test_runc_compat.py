@@ -321,3 +321,36 @@ def test_exec_cgroup_controller_form_like_runc(runtime, runc, make_extra_bundle)
     assert got["oci-run"] == got["runc"]
     after = got["runc"][0]
     assert after[next(k for k in after if "cpu" in k.split(","))] == "sub1" and after["memory"] == "sub2"
+
+
+# ----------------------------------------------------------------------------- --debug (#21)
+
+
+def test_debug_log_like_runc(runtime, runc, make_extra_bundle, tmp_path):
+    """`--debug --log F --log-format json run` writes JSON debug lines (runc
+    ~30); oci-run's name each phase of create: namespaces, cgroup, mounts,
+    hooks, start, delete."""
+    lines = {}
+    for name, rt in both(runtime, runc):
+        b = make_extra_bundle()
+        with b.edit() as c:
+            c["hooks"] = {"createContainer": [{"path": "/bin/true"}], "poststop": [{"path": "/bin/true"}]}
+        log = tmp_path / f"debug-{name}.json"
+        with open(b.stdout_path, "ab") as fo, open(b.stderr_path, "ab") as fe:
+            r = rt.cmd("--debug", "--log", log, "--log-format", "json", "run", "--bundle", b.path, rt.new_id(),
+                       stdout=fo, stderr=fe)
+        assert r.returncode == 0, (name, b.stderr())
+        lines[name] = [json.loads(l) for l in log.read_text().splitlines()]
+    for name, got in lines.items():
+        assert len([l for l in got if l["level"] == "debug"]) >= 10, (name, got)
+        assert all(l["level"] == "debug" for l in got), (name, got)
+    text = "\n".join(l["msg"] for l in lines["oci-run"])
+    for want in ("namespaces: ", "cgroup (", "init: mount proc proc on /proc", "createContainer hook #0",
+                 "poststop hook #0", "start ", "delete "):
+        assert want in text, f"{want!r} not in the debug log:\n{text}"
+
+
+def test_debug_to_stderr_without_log(runtime, bundle):
+    r = runtime.cmd("--debug", "run", "--bundle", bundle.path, runtime.new_id())
+    assert r.returncode == 0, r
+    assert "namespaces: " in r.stderr and "cgroup (" in r.stderr, r
