@@ -160,16 +160,21 @@ void run_init(const InitContext& ctx) {
   if (c.linux && c.linux->personality) apply_personality(*c.linux->personality);
   // process.apparmorProfile / selinuxLabel: /proc/thread-self/attr/... takes
   // effect at execve. Written after the startContainer hooks (which must not
-  // inherit it), but before any seccomp filter, which may deny openat2: so
-  // here when a filter without no_new_privs comes next, else right before exec.
+  // inherit it) when there is no seccomp filter, else here, before the filter,
+  // which may deny openat2.
   std::vector<LsmWrite> lsm = plan_lsm_exec(p);
-  bool lsm_early = ctx.seccomp && !p.no_new_privileges;
+  bool lsm_early = static_cast<bool>(ctx.seccomp);
   if (lsm_early) apply_lsm_exec(lsm);
   // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the
   // process's identity is applied; the rest of this init is filtered (as runc).
   if (ctx.seccomp && !p.no_new_privileges)
     install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
   linux_::ExecImage image = prepare_process(p, ctx.extra_env);
+  // With no_new_privs (set by prepare_process) after the identity change, but
+  // before `start`: the startContainer hooks run under the filter in both
+  // cases, as in runc (which loads it before the fifo wait).
+  if (ctx.seccomp && p.no_new_privileges)
+    install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
 
   prepare_signals();
   container::send_packet(ctx.sync_fd, Msg::Ready);
@@ -191,9 +196,6 @@ void run_init(const InitContext& ctx) {
   }
   try {
     if (!lsm_early) apply_lsm_exec(lsm);
-    // With no_new_privs: as late as possible, nothing but execve after it.
-    if (ctx.seccomp && p.no_new_privileges)
-      install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
   } catch (const std::exception& e) {
     std::string msg = std::string("E") + e.what();
     (void)!::write(fifo, msg.data(), msg.size());

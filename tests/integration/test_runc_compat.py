@@ -354,3 +354,29 @@ def test_debug_to_stderr_without_log(runtime, bundle):
     r = runtime.cmd("--debug", "run", "--bundle", bundle.path, runtime.new_id())
     assert r.returncode == 0, r
     assert "namespaces: " in r.stderr and "cgroup (" in r.stderr, r
+
+
+# ----------------------------------------------------------------------------- startContainer + seccomp (#14)
+
+
+@pytest.mark.parametrize("nnp", [True, False], ids=["nnp", "no-nnp"])
+def test_start_container_hook_runs_under_seccomp_like_runc(runtime, runc, make_extra_bundle, nnp):
+    """The startContainer hook runs under the container's seccomp filter,
+    with or without noNewPrivileges."""
+    got = {}
+    for name, rt in both(runtime, runc):
+        b = make_extra_bundle()
+        with b.edit() as c:
+            c["process"]["noNewPrivileges"] = nnp
+            c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+            c["hooks"] = {"startContainer": [{"path": "/bin/sh", "args": [
+                "sh", "-c", "mkdir /hook-dir 2>/dev/null; echo $? > /hook-rc"]}]}
+        cid = rt.new_id()
+        rt.create(b, cid)
+        rt.start(cid)
+        rt.wait_status(cid, "stopped")
+        rt.delete(cid)
+        got[name] = ((b.rootfs / "hook-rc").read_text().strip(), (b.rootfs / "hook-dir").exists())
+    assert got["oci-run"] == got["runc"]
+    assert got["runc"] == ("1", False)
