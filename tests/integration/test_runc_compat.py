@@ -380,3 +380,65 @@ def test_start_container_hook_runs_under_seccomp_like_runc(runtime, runc, make_e
         got[name] = ((b.rootfs / "hook-rc").read_text().strip(), (b.rootfs / "hook-dir").exists())
     assert got["oci-run"] == got["runc"]
     assert got["runc"] == ("1", False)
+
+
+# ----------------------------------------------------------------------------- seccomp ENOSYS (#13)
+
+ENOSYS_PROBE = r"""
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+  long nrs[] = {309 /* getcpu: older, not allowed */, 435 /* clone3 */, 450, 460};
+  for (unsigned i = 0; i < sizeof nrs / sizeof *nrs; ++i) {
+    errno = 0;
+    long rc = syscall(nrs[i], 0, 0, 0, 0, 0, 0);
+    printf("%ld=%d ", nrs[i], rc < 0 ? errno : 0);
+  }
+  printf("\n");
+  return 0;
+}
+"""
+
+
+def x86_64_syscalls() -> dict[str, int]:
+    out = {}
+    with open("/usr/include/x86_64-linux-gnu/asm/unistd_64.h") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "#define" and parts[1].startswith("__NR_"):
+                out[parts[1][5:]] = int(parts[2])
+    return out
+
+
+def test_seccomp_newer_syscalls_get_enosys_like_runc(runtime, runc, make_extra_bundle, tmp_path):
+    """Default action errno: a syscall newer than every one the profile names
+    gets ENOSYS (libc then falls back, clone3 -> clone); older unnamed ones the
+    default errno."""
+    if os.uname().machine != "x86_64" or not os.path.exists("/usr/include/x86_64-linux-gnu/asm/unistd_64.h"):
+        pytest.skip("x86_64 syscall table needed")
+    src = tmp_path / "probe.c"
+    src.write_text(ENOSYS_PROBE)
+    probe = tmp_path / "probe"
+    cc = subprocess.run(["cc", "-static", "-O1", "-o", probe, src], capture_output=True, text=True)
+    if cc.returncode != 0:
+        pytest.skip(f"cannot build a static probe: {cc.stderr}")
+    # Everything up to pidfd_send_signal (424), but getcpu.
+    allowed = sorted(n for n, nr in x86_64_syscalls().items() if nr < 424 and n != "getcpu")
+    out = {}
+    for name, rt in both(runtime, runc):
+        for archs in (["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], []):
+            b = make_extra_bundle()
+            (b.rootfs / "probe").write_bytes(probe.read_bytes())
+            (b.rootfs / "probe").chmod(0o755)
+            with b.edit() as c:
+                c["process"]["args"] = ["/probe"]
+                c["process"]["noNewPrivileges"] = True
+                c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": archs,
+                                         "syscalls": [{"names": allowed, "action": "SCMP_ACT_ALLOW"}]}
+            rt.run_to_completion(b)
+            out[name, len(archs)] = b.stdout().strip()
+    assert out["oci-run", 3] == out["runc", 3] and out["oci-run", 0] == out["runc", 0]
+    # runc builds its stub from the listed architectures: none listed, no stub.
+    assert out["runc", 3] == "309=1 435=38 450=38 460=38"
+    assert out["runc", 0] == "309=1 435=1 450=1 460=1"
