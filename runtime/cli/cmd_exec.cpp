@@ -83,28 +83,6 @@ std::map<std::string, std::string> parse_sub_cgroups(const std::vector<std::stri
 // them from the exit status of the process; errors in the flags exit 1.
 constexpr int kExecFailed = 255;
 
-int run_exec(const GlobalOptions& g, const ParsedArgs& a, int preserve_fds);
-
-}  // namespace
-
-int cmd_exec(const GlobalOptions& g, int argc, char** argv) {
-  ParsedArgs a = parse_args("exec", argc, argv, kOptions, true);
-  if (a.help) {
-    print_usage("exec [options] ID [COMMAND [ARG...]]", "Run a process in a running container.", kOptions);
-    return 0;
-  }
-  if (a.positional.empty()) throw Error("exec: container id is required");
-  int preserve_fds = a.get_int("preserve-fds", 0);
-  try {
-    return run_exec(g, a, preserve_fds);
-  } catch (const std::exception& e) {
-    log::error(e.what());
-    return kExecFailed;
-  }
-}
-
-namespace {
-
 int run_exec(const GlobalOptions& g, const ParsedArgs& a, int preserve_fds) {
   container::ExecOptions o;
   o.root = g.root;
@@ -175,5 +153,21 @@ int run_exec(const GlobalOptions& g, const ParsedArgs& a, int preserve_fds) {
 }
 
 }  // namespace
+
+int cmd_exec(const GlobalOptions& g, int argc, char** argv) {
+  ParsedArgs a = parse_args("exec", argc, argv, kOptions, true);
+  if (a.help) {
+    print_usage("exec [options] ID [COMMAND [ARG...]]", "Run a process in a running container.", kOptions);
+    return 0;
+  }
+  if (a.positional.empty()) throw Error("exec: container id is required");
+  int preserve_fds = a.get_int("preserve-fds", 0);
+  try {
+    return run_exec(g, a, preserve_fds);
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return kExecFailed;
+  }
+}
 
 }  // namespace oci::cli
