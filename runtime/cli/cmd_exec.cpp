@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <map>
 
 #include "runtime/cli/commands.hpp"
 #include "runtime/cli/foreground.hpp"
 #include "runtime/cli/options.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/util/fs.hpp"
+#include "runtime/util/log.hpp"
 #include "spec/error.hpp"
 #include "spec/parse.hpp"
 #include "spec/tables.hpp"
@@ -24,12 +26,13 @@ constexpr OptionSpec kOptions[] = {
     {"env", 'e', true, "add an environment variable NAME=VALUE (repeatable)"},
     {"tty", 't', false, "allocate a pseudo-terminal"},
     {"user", 'u', true, "UID[:GID]"},
-    {"additional-gids", 'g', true, "additional group id (comma separated)"},
+    {"additional-gids", 'g', true, "additional group ids (comma separated, repeatable)"},
     {"cap", 'c', true, "add a capability (comma separated)"},
     {"no-new-privs", 0, false, "set no_new_privs"},
     {"apparmor", 0, true, "AppArmor profile"},
     {"process-label", 0, true, "SELinux label"},
-    {"cgroup", 0, true, "run in this sub-cgroup of the container"},
+    {"cgroup", 0, true, "run in a sub-cgroup of the container: [CONTROLLER[,CONTROLLER]:]PATH "
+                        "(repeatable, with controllers)"},
     {"detach", 'd', false, "return once the process has started"},
     {"pid-file", 0, true, "write the process's pid to this file"},
     {"preserve-fds", 0, true, "pass N additional fds (3 .. 3+N-1)"},
@@ -55,15 +58,32 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
-}  // namespace
-
-int cmd_exec(const GlobalOptions& g, int argc, char** argv) {
-  ParsedArgs a = parse_args("exec", argc, argv, kOptions, true);
-  if (a.help) {
-    print_usage("exec [options] ID [COMMAND [ARG...]]", "Run a process in a running container.", kOptions);
-    return 0;
+// --cgroup as runc takes it: PATH alone (every hierarchy; only once), or
+// CONTROLLER[,CONTROLLER]:PATH, repeatable. Controller "" means every one.
+std::map<std::string, std::string> parse_sub_cgroups(const std::vector<std::string>& args) {
+  std::map<std::string, std::string> out;
+  for (const auto& arg : args) {
+    size_t colon = arg.find(':');
+    if (colon == std::string::npos) {
+      if (args.size() != 1)
+        throw Error("exec: invalid --cgroup \"" + arg + "\": with several --cgroup, each needs a CONTROLLER: prefix");
+      out[""] = arg;
+      continue;
+    }
+    std::string path = arg.substr(colon + 1);
+    if (path.find(':') != std::string::npos) throw Error("exec: invalid --cgroup \"" + arg + "\"");
+    auto ctrls = split_commas(arg.substr(0, colon));
+    if (ctrls.empty()) throw Error("exec: invalid --cgroup \"" + arg + "\": no controller before ':'");
+    for (auto& c : ctrls) out[c] = path;
   }
-  if (a.positional.empty()) throw Error("exec: container id is required");
+  return out;
+}
+
+// Errors of `exec` itself exit 255 (as runc's), so that a caller can tell
+// them from the exit status of the process; errors in the flags exit 1.
+constexpr int kExecFailed = 255;
+
+int run_exec(const GlobalOptions& g, const ParsedArgs& a, int preserve_fds) {
   container::ExecOptions o;
   o.root = g.root;
   o.id = a.positional[0];
@@ -84,9 +104,10 @@ int cmd_exec(const GlobalOptions& g, int argc, char** argv) {
       if (colon != std::string::npos) p.user.gid = parse_id("gid", u.substr(colon + 1));
     }
     if (a.has("additional-gids")) {
+      // Repeated -g appends (runc); each value may also be a comma list.
       p.user.additional_gids.clear();
-      for (auto& gid : split_commas(a.get("additional-gids")))
-        p.user.additional_gids.push_back(parse_id("gid", gid));
+      for (auto& value : a.get_all("additional-gids"))
+        for (auto& gid : split_commas(value)) p.user.additional_gids.push_back(parse_id("gid", gid));
     }
     for (auto& cap : a.get_all("cap")) {
       for (auto& name : split_commas(cap)) {
@@ -109,8 +130,8 @@ int cmd_exec(const GlobalOptions& g, int argc, char** argv) {
   }
   o.pid_file = a.get("pid-file");
   o.console_socket = a.get("console-socket");
-  o.cgroup = a.get("cgroup");
-  o.preserve_fds = a.get_int("preserve-fds", 0);
+  o.sub_cgroups = parse_sub_cgroups(a.get_all("cgroup"));
+  o.preserve_fds = preserve_fds;
   o.ignore_paused = a.has("ignore-paused");
 
   if (a.has("detach")) {
@@ -130,6 +151,24 @@ int cmd_exec(const GlobalOptions& g, int argc, char** argv) {
   console_send.reset();
   UniqueFd master = take_master(console_recv.get());
   return wait_foreground(pid, sigfd.get(), master.get());
+}
+
+}  // namespace
+
+int cmd_exec(const GlobalOptions& g, int argc, char** argv) {
+  ParsedArgs a = parse_args("exec", argc, argv, kOptions, true);
+  if (a.help) {
+    print_usage("exec [options] ID [COMMAND [ARG...]]", "Run a process in a running container.", kOptions);
+    return 0;
+  }
+  if (a.positional.empty()) throw Error("exec: container id is required");
+  int preserve_fds = a.get_int("preserve-fds", 0);
+  try {
+    return run_exec(g, a, preserve_fds);
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return kExecFailed;
+  }
 }
 
 }  // namespace oci::cli

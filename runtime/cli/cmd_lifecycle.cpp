@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "runtime/cli/commands.hpp"
@@ -99,7 +100,8 @@ int cmd_kill(const GlobalOptions& g, int argc, char** argv) {
   if (a.positional.size() > 2) throw Error("kill: unexpected argument: " + a.positional[2]);
   int sig = SIGTERM;
   if (a.positional.size() == 2) {
-    auto s = spec::parse_signal(a.positional[1]);
+    // Signal 0 only checks that the process exists (kill(2)); runc accepts it.
+    auto s = a.positional[1] == "0" ? std::optional<int>(0) : spec::parse_signal(a.positional[1]);
     if (!s) throw Error("unknown signal \"" + a.positional[1] + "\"");
     sig = *s;
   }

@@ -205,7 +205,8 @@ int cmd_ps(const GlobalOptions& g, int argc, char** argv) {
   std::string format = a.get("format", "table");
   auto pids = container::processes(g.root, id);
   if (format == "json") {
-    nlohmann::json arr = pids;
+    // No process (a stopped container): `null`, as runc prints its nil list.
+    nlohmann::json arr = pids.empty() ? nlohmann::json(nullptr) : nlohmann::json(pids);
     std::printf("%s\n", arr.dump().c_str());
     return 0;
   }

@@ -1,5 +1,6 @@
 // The config.json written by `oci-run spec`: the same shape and defaults as
 // `runc spec` (and `runc spec --rootless`), with our own hostname.
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -77,6 +78,12 @@ json id_mapping(unsigned host_id) {
   return json::array({{{"containerID", 0}, {"hostID", host_id}, {"size", 1}}});
 }
 
+// runc's test: /sys/fs/cgroup itself is a cgroup2 mount.
+bool unified_cgroup_host() {
+  struct statfs st {};
+  return ::statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == static_cast<decltype(st.f_type)>(0x63677270);
+}
+
 json linux_section(bool rootless) {
   json l;
   if (rootless) {
@@ -88,6 +95,8 @@ json linux_section(bool rootless) {
   json ns = json::array();
   for (std::string_view type : {"pid", "network", "ipc", "uts", "mount", "cgroup"}) {
     if (rootless && (type == "network" || type == "cgroup")) continue;
+    // As runc: a cgroup namespace only on a unified (pure cgroup v2) host.
+    if (type == "cgroup" && !unified_cgroup_host()) continue;
     ns.push_back({{"type", std::string(type)}});
   }
   if (rootless) ns.push_back({{"type", "user"}});

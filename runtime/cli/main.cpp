@@ -176,5 +176,5 @@ int main(int argc, char** argv) {
     }
   }
   oci::log::error(std::string("unknown command: ") + name);
-  return 1;
+  return 3;  // as runc (its CLI library's "no help topic" code)
 }

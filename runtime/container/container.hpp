@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,9 @@ struct ExecOptions {
   spec::Process process;
   std::string pid_file;
   std::string console_socket;
-  std::string cgroup;  // --cgroup: a sub-cgroup of the container's
+  // --cgroup: controller -> a sub-cgroup of the container's; "" for every
+  // hierarchy without its own entry (and the cgroup2 dir).
+  std::map<std::string, std::string> sub_cgroups;
   int preserve_fds = 0;
   bool ignore_paused = false;
   int console_fd = -1;  // foreground exec -t without --console-socket

@@ -99,6 +99,22 @@ int listen_fds_count() {
   return n > 0 ? n : 0;
 }
 
+// --debug: one line per phase of create (what a person debugging a failed
+// start needs), built only when asked for.
+std::string describe_namespaces(const spec::Config& c) {
+  std::string out;
+  if (c.linux)
+    for (const auto& ns : c.linux->namespaces)
+      out += (out.empty() ? "" : ", ") + ns.type + (ns.path.empty() ? " (new)" : " (join " + ns.path + ")");
+  return out.empty() ? "none: every namespace is the runtime's" : out;
+}
+
+std::string join_list(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
 void wait_child(pid_t pid) {
   while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
@@ -121,6 +137,10 @@ pid_t create(const CreateOptions& opts) {
   if (::stat(rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw Error("config.json: root.path: rootfs " + rootfs + " does not exist or is not a directory");
   bool has_process = config.process.has_value();
+  if (log::debug_enabled())
+    log::debug("create " + opts.id + ": bundle " + bundle + ", rootfs " + rootfs + ", process " +
+               (has_process ? join_list(config.process->args) : std::string("none")) + ", state root " +
+               opts.root);
   if (has_process && config.process->terminal && opts.console_socket.empty() && opts.detached)
     throw Error("process.terminal is true but no --console-socket was given");
   if (!opts.console_socket.empty() && !(has_process && config.process->terminal))
@@ -138,6 +158,7 @@ pid_t create(const CreateOptions& opts) {
   }
 
   linux_::NsPlan plan = linux_::plan_namespaces(config.linux ? &*config.linux : nullptr);
+  if (log::debug_enabled()) log::debug("namespaces: " + describe_namespaces(config));
   std::vector<linux_::OpenNs> parent_ns = linux_::open_namespaces(plan.parent_join);
   std::vector<linux_::OpenNs> child_ns = linux_::open_namespaces(plan.child_join);
   if (config.linux) linux_::check_sysctl_namespaces(*config.linux, child_ns);
@@ -175,6 +196,10 @@ pid_t create(const CreateOptions& opts) {
   if (auto others = cgroups::pids(cgroup.record()); !others.empty())
     log::warn("container's cgroup is not empty: " + std::to_string(others.size()) + " process(es) found");
   timing::mark("create: cgroup made");
+  if (log::debug_enabled())
+    log::debug("cgroup (" + cgroup.record().driver + ", path \"" + cgroup.record().path +
+               "\"): " + join_list(cgroup.record().all_dirs()) +
+               (opts.rootless ? " (rootless: only delegated hierarchies)" : ""));
   if (::mkfifo(dir.fifo_path().c_str(), 0600) != 0) throw sys_error("mkfifo " + dir.fifo_path());
   UniqueFd fifo(::open(dir.fifo_path().c_str(), O_RDWR | O_CLOEXEC));
   if (!fifo) throw sys_error("open " + dir.fifo_path());
@@ -248,6 +273,7 @@ pid_t create(const CreateOptions& opts) {
   if (child == 0) linux_::container_init(ctx);
   fault::fault_point("create:after-clone");
   timing::mark("create: cloned");
+  log::debug("container init cloned: pid " + std::to_string(child));
   restore_pid_ns.reset();  // hooks we run later stay in our pid namespace
   idmapped.close_all();    // the child has its copies
 
@@ -295,8 +321,12 @@ pid_t create(const CreateOptions& opts) {
     return linux_::seccomp_listener_payload(st, pid, config.linux->seccomp->listener_metadata);
   };
 
-  if (plan.new_user && !plan.user_via_unshare) linux_::write_id_maps(child, *config.linux, ::geteuid() == 0);
+  if (plan.new_user && !plan.user_via_unshare) {
+    linux_::write_id_maps(child, *config.linux, ::geteuid() == 0);
+    log::debug("uid/gid maps written for pid " + std::to_string(child));
+  }
   cgroup.add_pid(child);
+  log::debug("pid " + std::to_string(child) + " joined the cgroup; init continues");
   if (has_process && config.process->oom_score_adj)
     linux_::write_proc_file("/proc/" + std::to_string(child) + "/oom_score_adj",
                             std::to_string(*config.process->oom_score_adj));
@@ -313,10 +343,12 @@ pid_t create(const CreateOptions& opts) {
     if (!p) throw Error("container init exited before it was ready");
     if (p->type == Msg::Error) throw Error(p->payload);
     if (p->type == Msg::UserNs) {
+      log::debug("init unshared its user namespace: writing uid/gid maps");
       linux_::write_id_maps(child, *config.linux, ::geteuid() == 0);
       send_packet(parent_sock.get(), Msg::Go);
     } else if (p->type == Msg::Pid) {
       container_pid = static_cast<pid_t>(std::atoi(p->payload.c_str()));
+      log::debug("init forked into the new pid namespace: container pid " + std::to_string(container_pid));
       wait_child(child);  // the intermediate process exits right away
       guard.reset(container_pid);
       if (seccomp_notify) send_packet(parent_sock.get(), Msg::Go, seccomp_state(container_pid));
@@ -337,6 +369,7 @@ pid_t create(const CreateOptions& opts) {
       fault::fault_point("create:after-hooks");
     } else if (p->type == Msg::Ready) {
       timing::mark("create: init ready");
+      log::debug("container init ready: rootfs entered, waiting on the exec fifo for start");
       break;
     }
   }
@@ -361,6 +394,8 @@ pid_t create(const CreateOptions& opts) {
   dir.save(s);
   fault::fault_point("create:after-save");
   timing::mark("create: state saved");
+  log::debug("state saved in " + dir.path() + ": container " + opts.id + " created, pid " +
+             std::to_string(container_pid));
   if (!opts.pid_file.empty())
     fs::write_file_atomic(fs::absolute(opts.pid_file), std::to_string(container_pid));
   cgroup.commit();

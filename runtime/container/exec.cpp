@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -153,6 +154,40 @@ spec::Process container_process(const std::string& root, const std::string& id) 
   return c.process ? *c.process : spec::Process{};
 }
 
+namespace {
+
+// The dirs an exec'd process joins: the container's (v1 dirs + the cgroup2
+// dir), each descended into the --cgroup path given for one of its
+// controllers, else the one given for all (""). A named controller the
+// container has no hierarchy for is an error, as in runc.
+std::vector<std::string> sub_cgroup_dirs(const cgroups::Record& rec,
+                                         const std::map<std::string, std::string>& sub) {
+  std::vector<std::string> dirs = rec.all_dirs();
+  if (sub.empty()) return dirs;
+  for (const auto& [ctrl, path] : sub) {
+    if (path.find("..") != std::string::npos)
+      throw Error("exec: --cgroup \"" + path + "\" must not contain ..");
+    if (ctrl.empty()) continue;
+    bool known = false;
+    for (const auto& cs : rec.controllers)
+      known = known || std::find(cs.begin(), cs.end(), ctrl) != cs.end();
+    if (!known) throw Error("exec: --cgroup: unknown controller \"" + ctrl + "\" (the container has no such hierarchy)");
+  }
+  auto all = sub.find("");
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    const std::string* path = all == sub.end() ? nullptr : &all->second;
+    if (i < rec.dirs.size() && i < rec.controllers.size())
+      for (const auto& c : rec.controllers[i])
+        if (auto it = sub.find(c); it != sub.end()) path = &it->second;
+    if (!path) continue;
+    dirs[i] = fs::join(dirs[i], *path);
+    if (!fs::exists(dirs[i])) throw Error("exec: --cgroup: " + dirs[i] + " does not exist");
+  }
+  return dirs;
+}
+
+}  // namespace
+
 pid_t exec(const ExecOptions& o) {
   validate_id(o.id);
   const spec::Process& p = o.process;
@@ -200,15 +235,7 @@ pid_t exec(const ExecOptions& o) {
     if (!o.console_socket.empty()) console = unix_socket::connect(o.console_socket, "console socket");
     else console.reset(::fcntl(o.console_fd, F_DUPFD_CLOEXEC, 3));
   }
-  std::vector<std::string> cgroup_dirs = s->cgroup.all_dirs();  // v1 dirs + the cgroup2 dir
-  if (!o.cgroup.empty()) {
-    if (o.cgroup.find("..") != std::string::npos)
-      throw Error("exec: --cgroup \"" + o.cgroup + "\" must not contain ..");
-    for (auto& d : cgroup_dirs) {
-      d = fs::join(d, o.cgroup);
-      if (!fs::exists(d)) throw Error("exec: --cgroup: " + d + " does not exist");
-    }
-  }
+  std::vector<std::string> cgroup_dirs = sub_cgroup_dirs(s->cgroup, o.sub_cgroups);
 
   // Everything needed from the state is read and the init is pinned by its
   // pidfd: drop the lock, so a long-running or frozen exec never blocks

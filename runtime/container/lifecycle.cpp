@@ -20,6 +20,7 @@
 #include "runtime/util/fd.hpp"
 #include "runtime/util/fault.hpp"
 #include "runtime/util/fs.hpp"
+#include "runtime/util/log.hpp"
 #include "runtime/util/passwd.hpp"
 #include "runtime/util/timing.hpp"
 #include "spec/error.hpp"
@@ -105,6 +106,7 @@ void start(const std::string& root, const std::string& id) {
 
   UniqueFd pidfd = open_pidfd(*s);
   if (!pidfd) throw Error("cannot start a container that has stopped");
+  log::debug("start " + id + ": releasing pid " + std::to_string(s->pid) + " through the exec fifo");
   std::string fifo = dir.fifo_path();
   UniqueFd r(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!r) throw sys_error("open " + fifo);
@@ -177,8 +179,15 @@ void kill(const std::string& root, const std::string& id, int sig, bool all) {
   ContainerDir dir = open_existing(root, id);
   auto s = dir.load();
   std::string status = status_of(dir, s);
-  if (status != "created" && status != "running" && status != "paused")
+  // runc 1.1: --all on a stopped container signals what is left in its
+  // cgroup (usually nothing) and succeeds.
+  bool all_stopped = all && status == "stopped" && s;
+  if (status != "created" && status != "running" && status != "paused" && !all_stopped)
     throw Error("container not running");
+  if (all_stopped) {
+    if (!s->cgroup.dirs.empty()) signal_all(*s, sig);
+    return;
+  }
   if (all && !s->cgroup.dirs.empty()) {
     signal_all(*s, sig);
     if (status == "paused" && sig == SIGKILL) cgroups::thaw(s->cgroup);
@@ -202,6 +211,7 @@ void destroy(const std::string& root, const std::string& id, bool force) {
   auto s = dir->load();
   if (s) {
     std::string status = status_of(*dir, s);
+    log::debug("delete " + id + ": status " + status + ", removing its cgroup and state");
     if ((status == "running" || status == "paused") && !force)
       throw Error("cannot delete container " + id + " that is not stopped: " + status);
     if (status == "paused") {
@@ -298,7 +308,10 @@ std::vector<pid_t> pids_without_cgroup(const PersistedState& s) {
 
 std::vector<pid_t> processes(const std::string& root, const std::string& id) {
   ContainerDir dir = open_existing(root, id, true);
-  auto s = require_status(dir, {"running", "created", "paused"});
+  std::string status;
+  auto s = require_status(dir, {"running", "created", "paused", "stopped"}, &status);
+  // A stopped container has no processes (runc: `ps` prints the header only).
+  if (status == "stopped") return {};
   if (s.cgroup.all_dirs().empty()) return pids_without_cgroup(s);
   return cgroups::pids(s.cgroup);
 }

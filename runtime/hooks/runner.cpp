@@ -145,21 +145,33 @@ std::string describe(const char* phase, size_t i, const spec::Hook& h) {
   return std::string(phase) + " hook #" + std::to_string(i) + " (" + h.path + ")";
 }
 
+void debug_start(const char* phase, size_t i, const spec::Hook& h) {
+  if (!log::debug_enabled()) return;
+  std::string args;
+  for (const auto& a : h.args) args += " " + a;
+  log::debug("running " + describe(phase, i, h) + (args.empty() ? "" : ", args:" + args) +
+             (h.timeout ? ", timeout " + std::to_string(*h.timeout) + "s" : ""));
+}
+
 }  // namespace
 
 void run(const std::vector<spec::Hook>& hooks, const std::string& state_json, const char* phase) {
   for (size_t i = 0; i < hooks.size(); ++i) {
+    debug_start(phase, i, hooks[i]);
     std::string err = run_one(hooks[i], state_json);
     if (!err.empty()) throw Error(describe(phase, i, hooks[i]) + " failed: " + err);
+    log::debug(describe(phase, i, hooks[i]) + " succeeded");
   }
 }
 
 void run_warn(const std::vector<spec::Hook>& hooks, const std::string& state_json,
               const char* phase) {
   for (size_t i = 0; i < hooks.size(); ++i) {
+    debug_start(phase, i, hooks[i]);
     try {
       std::string err = run_one(hooks[i], state_json);
       if (!err.empty()) log::warn(describe(phase, i, hooks[i]) + " failed: " + err);
+      else log::debug(describe(phase, i, hooks[i]) + " succeeded");
     } catch (const std::exception& e) {
       log::warn(describe(phase, i, hooks[i]) + " failed: " + e.what());
     }

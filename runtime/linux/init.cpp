@@ -22,6 +22,7 @@
 #include "runtime/linux/terminal.hpp"
 #include "runtime/util/fd.hpp"
 #include "runtime/util/fs.hpp"
+#include "runtime/util/log.hpp"
 #include "runtime/util/timing.hpp"
 #include "runtime/util/unix_socket.hpp"
 #include "spec/error.hpp"
@@ -109,6 +110,17 @@ void run_init(const InitContext& ctx) {
     throw sys_error("setdomainname " + c.domainname);
 
   ::umask(0);  // device nodes and dirs get exactly the modes asked for
+  if (log::debug_enabled()) {
+    log::debug("init: preparing rootfs " + ctx.rootfs.rootfs + " (" + std::to_string(c.mounts.size()) +
+               " mounts, propagation " + (c.linux && !c.linux->rootfs_propagation.empty()
+                                             ? c.linux->rootfs_propagation : std::string("default")) + ")");
+    for (const auto& m : c.mounts) {
+      std::string opts;
+      for (const auto& o : m.options) opts += (opts.empty() ? "" : ",") + o;
+      log::debug("init: mount " + (m.type.empty() ? std::string("(bind)") : m.type) + " " + m.source + " on " +
+                 m.destination + (opts.empty() ? "" : " (" + opts + ")"));
+    }
+  }
   prepare_rootfs(rootfs);
   timing::mark("init: rootfs prepared");
   host_sources.clear();
@@ -123,8 +135,13 @@ void run_init(const InitContext& ctx) {
     auto reply = container::recv_packet(ctx.sync_fd);
     if (!reply || reply->type != Msg::Go) ::_exit(1);
     hook_state = reply->payload;
+    // runc runs them with the (mounted) rootfs as cwd; the spec leaves it open.
+    if (!h.create_container.empty() && ::chdir(ctx.rootfs.rootfs.c_str()) != 0)
+      throw sys_error("chdir " + ctx.rootfs.rootfs);
     hooks::run(h.create_container, hook_state, "createContainer");
   }
+  log::debug(std::string("init: entering the rootfs (") +
+             (ctx.rootfs.host_mount_ns ? "chroot, no mount namespace" : ctx.rootfs.no_pivot ? "move + chroot" : "pivot_root") + ")");
   enter_rootfs(ctx.rootfs);
   finalize_rootfs(ctx.rootfs);
   timing::mark("init: pivoted and finalized");
@@ -156,20 +173,28 @@ void run_init(const InitContext& ctx) {
   // preserved ones is closed here but for the three still needed, before
   // process.cwd is resolved. (Before any filter: profiles made before
   // close_range existed deny it.)
+  log::debug("init: rootfs ready; setting up the process " + (p.args.empty() ? std::string() : p.args[0]) + " (uid " + std::to_string(p.user.uid) +
+             ", gid " + std::to_string(p.user.gid) + ", cwd " + p.cwd + ")");
   close_fds_except(first_closed, {fifo, ctx.sync_fd, ctx.seccomp_listener_fd});
+  log::stop_in_container();
   if (c.linux && c.linux->personality) apply_personality(*c.linux->personality);
   // process.apparmorProfile / selinuxLabel: /proc/thread-self/attr/... takes
   // effect at execve. Written after the startContainer hooks (which must not
-  // inherit it), but before any seccomp filter, which may deny openat2: so
-  // here when a filter without no_new_privs comes next, else right before exec.
+  // inherit it) when there is no seccomp filter, else here, before the filter,
+  // which may deny openat2.
   std::vector<LsmWrite> lsm = plan_lsm_exec(p);
-  bool lsm_early = ctx.seccomp && !p.no_new_privileges;
+  bool lsm_early = static_cast<bool>(ctx.seccomp);
   if (lsm_early) apply_lsm_exec(lsm);
   // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the
   // process's identity is applied; the rest of this init is filtered (as runc).
   if (ctx.seccomp && !p.no_new_privileges)
     install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
   linux_::ExecImage image = prepare_process(p, ctx.extra_env, CwdMissing::Create);
+  // With no_new_privs (set by prepare_process) after the identity change, but
+  // before `start`: the startContainer hooks run under the filter in both
+  // cases, as in runc (which loads it before the fifo wait).
+  if (ctx.seccomp && p.no_new_privileges)
+    install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
 
   prepare_signals();
   container::send_packet(ctx.sync_fd, Msg::Ready);
@@ -192,9 +217,6 @@ void run_init(const InitContext& ctx) {
   }
   try {
     if (!lsm_early) apply_lsm_exec(lsm);
-    // With no_new_privs: as late as possible, nothing but execve after it.
-    if (ctx.seccomp && p.no_new_privileges)
-      install_seccomp(*ctx.seccomp, ctx.seccomp_listener_fd, seccomp_payload);
   } catch (const std::exception& e) {
     std::string msg = std::string("E") + e.what();
     (void)!::write(fifo, msg.data(), msg.size());

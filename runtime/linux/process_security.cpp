@@ -16,6 +16,7 @@
 
 #include "runtime/linux/process_attrs.hpp"
 #include "runtime/linux/sys.hpp"
+#include "runtime/linux/terminal.hpp"
 #include "runtime/util/fs.hpp"
 #include "runtime/util/log.hpp"
 #include "runtime/util/passwd.hpp"
@@ -249,6 +250,7 @@ ExecImage prepare_process(const spec::Process& p, const std::vector<std::string>
   if (p.scheduler) apply_scheduler(*p.scheduler);
   if (p.io_priority) apply_io_priority(*p.io_priority);
   apply_rlimits(p);
+  if (p.terminal) chown_terminal_stdio(p.user.uid);  // our pty, never a tty of the caller
   apply_user_and_capabilities(p);
   ExecImage img;
   img.env = exec_environment(p);

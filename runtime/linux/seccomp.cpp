@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -147,6 +148,38 @@ std::string idx(std::string_view base, size_t i) {
   return std::string(base) + "[" + std::to_string(i) + "]";
 }
 
+// Syscalls newer than every syscall the profile names get ENOSYS instead of
+// the default action, so that libc falls back to an older call (clone3 ->
+// clone, faccessat2 -> faccessat) as the kernel had lacked it; runc and crun
+// do the same. A filter made with a default errno hides nothing else: only
+// numbers above the newest named one, on the native architecture (not x32),
+// when the profile lists architectures (as runc), the default action denies
+// (not ALLOW/LOG) and its errno is not already ENOSYS. Prepended to libseccomp's program:
+//   ld arch; jne native -> main; ld nr; jset x32 -> main; jgt max -> ENOSYS; main
+std::vector<sock_filter> with_enosys_stub(std::vector<sock_filter> main, uint32_t native_arch, uint32_t max_nr) {
+  constexpr uint32_t kX32Bit = 0x40000000;
+  const uint8_t x32_skip = native_arch == SCMP_ARCH_X86_64 ? 2 : 0;
+  std::vector<sock_filter> stub = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4),                             // seccomp_data.arch
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, native_arch, 0, 4),            // other arch: main
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),                             // seccomp_data.nr
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kX32Bit, x32_skip, 0),        // x32 nr: main
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, max_nr, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+  };
+  stub.insert(stub.end(), main.begin(), main.end());
+  return stub;
+}
+
+bool wants_enosys_stub(const spec::Seccomp& config) {
+  // runc 1.1 builds its stub from the listed architectures only: a profile
+  // without any keeps the default action for every syscall, there as here.
+  if (config.architectures.empty()) return false;
+  const std::string& a = config.default_action;
+  if (a == "SCMP_ACT_ALLOW" || a == "SCMP_ACT_LOG") return false;
+  return !(a == "SCMP_ACT_ERRNO" && config.default_errno_ret.value_or(EPERM) == ENOSYS);
+}
+
 }  // namespace
 
 SeccompFilter::SeccompFilter(const spec::Seccomp& config, const std::string& source)
@@ -270,6 +303,15 @@ SeccompFilter::SeccompFilter(const spec::Seccomp& config, const std::string& sou
       }
     }
     program_ = export_bpf(ctx_);
+    if (wants_enosys_stub(config)) {
+      int max_nr = -1;  // the newest syscall the profile names (native numbers)
+      for (const auto& sc : config.syscalls)
+        for (const auto& name : sc.names) max_nr = std::max(max_nr, seccomp_syscall_resolve_name(name.c_str()));
+      if (max_nr >= 0) {
+        program_ = with_enosys_stub(std::move(program_), seccomp_arch_native(), static_cast<uint32_t>(max_nr));
+        log::debug("seccomp: syscalls above " + std::to_string(max_nr) + " return ENOSYS");
+      }
+    }
   } catch (...) {
     seccomp_release(ctx_);
     ctx_ = nullptr;

@@ -2,10 +2,13 @@
 // runtime before clone (so a bad profile fails `create` before any side
 // effect), then loaded with one seccomp(2) call in the container at the last
 // possible point, allocating nothing (a filter may deny brk/mmap):
-//   * process.noNewPrivileges true:  right before execve, after capabilities
-//     are dropped and no_new_privs is set; nothing of the runtime that the
-//     filter could break runs after it (with SCMP_ACT_NOTIFY: the one sendmsg
-//     to the agent and the close of the listener fd).
+//   * process.noNewPrivileges true: after capabilities are dropped and
+//     no_new_privs is set, before the init tells `create` it is ready (as
+//     runc), so the startContainer hooks run under it; the runtime's signal
+//     setup, ready message, exec fifo read and error report (and with
+//     SCMP_ACT_NOTIFY the sendmsg to the agent) are then filtered, too.
+// With a default action that denies and listed architectures, syscalls newer
+// than the newest the profile names return ENOSYS (runc's stub; see .cpp).
 //   * noNewPrivileges false: loading needs CAP_SYS_ADMIN, so it happens before
 //     the process's identity is applied; the runtime's remaining syscalls (cwd,
 //     rlimits, setgroups/setresuid/capset/prctl, the exec fifo, execve) are

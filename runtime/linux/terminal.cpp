@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "runtime/util/unix_socket.hpp"
 #include "spec/error.hpp"
@@ -32,6 +34,19 @@ void setup_terminal(int console_socket, const std::optional<spec::ConsoleSize>& 
   if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) throw sys_error("set controlling terminal");
   for (int i = 0; i < 3; ++i)
     if (::dup2(slave.get(), i) < 0) throw sys_error("dup2 pty slave");
+}
+
+void chown_terminal_stdio(uid_t uid) {
+  for (int fd = 0; fd < 3; ++fd) {
+    if (!::isatty(fd)) continue;
+    struct stat st;
+    if (::fstat(fd, &st) != 0) throw sys_error("fstat stdio fd " + std::to_string(fd));
+    if (st.st_uid == uid) continue;
+    // EINVAL: the uid or the tty's gid is not mapped in our user namespace;
+    // EPERM: its owner is not (or a seccomp filter denies fchown). As runc: skip.
+    if (::fchown(fd, uid, st.st_gid) != 0 && errno != EINVAL && errno != EPERM)
+      throw sys_error("chown the terminal (fd " + std::to_string(fd) + ") to uid " + std::to_string(uid));
+  }
 }
 
 // EPERM: already a process group leader, so not in the caller's group.

@@ -77,5 +77,9 @@ void debug(const std::string& msg) {
   else write_all(STDERR_FILENO, "debug: " + msg + "\n");
 }
 bool debug_enabled() { return g_debug; }
+void stop_in_container() {
+  g_fd = -1;
+  g_debug = false;
+}
 
 }  // namespace oci::log
