@@ -367,7 +367,7 @@ def test_two_containers_in_one_parent(podman):
 # image has no nc link, but busybox is multi-call.
 LOOPBACK_PROBE = (
     "ip -o link show lo | grep -o '<[^>]*>'; "
-    "(busybox nc -l -p 4000 > /tmp/got &); "
+    "(sleep 5 | busybox nc -l -p 4000 > /tmp/got &); "
     "i=0; until echo hello | busybox nc -w1 127.0.0.1 4000 2>/dev/null; do "
     "i=$((i+1)); [ $i -ge 20 ] && { echo unreachable; break; }; sleep 0.1; done; "
     "i=0; until [ -s /tmp/got ] || [ $i -ge 20 ]; do i=$((i+1)); sleep 0.05; done; cat /tmp/got"

@@ -62,7 +62,7 @@ def test_ambient_caps_in_the_inheritable_set_are_raised(bundle, runtime, runc):
 
 LO_SCRIPT = (
     "ip -o link show lo | grep -o '<[^>]*>'; "
-    "(nc -l -p 4000 > /tmp/got &); "
+    "(sleep 5 | nc -l -p 4000 > /tmp/got &); "
     "i=0; until echo hello | nc -w1 127.0.0.1 4000 2>/dev/null; do "
     "i=$((i+1)); [ $i -ge 20 ] && { echo unreachable; break; }; sleep 0.1; done; "
     "i=0; until [ -s /tmp/got ] || [ $i -ge 20 ]; do i=$((i+1)); sleep 0.05; done; cat /tmp/got"
