@@ -87,7 +87,10 @@ std::string Rule::line() const {
   std::string out = insert ? "-I " : "-A ";
   out += chain;
   if (insert) out += " 1";
-  for (const auto& a : args) out += " " + quote(a);
+  for (const auto& a : args) {
+    out += ' ';
+    out += quote(a);
+  }
   return out;
 }
 
