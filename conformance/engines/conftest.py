@@ -123,6 +123,24 @@ def wait_for(pred, timeout=30.0, interval=0.1, what="condition"):
         time.sleep(interval)
 
 
+def read_oom_event(events: subprocess.Popen, timeout: float = 30.0) -> dict | None:
+    """The first {"type": "oom"} line that `oci-run events` prints within
+    timeout seconds, decoded; None if none came (or events exited)."""
+    import select
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([events.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return None
+        line = events.stdout.readline()
+        if not line:
+            return None
+        event = json.loads(line)
+        if event.get("type") == "oom":
+            return event
+    return None
+
+
 def pid_alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:

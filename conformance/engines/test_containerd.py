@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import shlex
 import subprocess
 import time
 
-from conftest import (CMD_TIMEOUT, IMAGE, OCI_RUN, find_cgroup_dirs, pid_alive, proc_cgroup,
+from conftest import (CMD_TIMEOUT, IMAGE, OCI_RUN, find_cgroup_dirs, pid_alive, proc_cgroup, read_oom_event,
                       processes_matching, run, wait_for)
 
 LOOP = "trap 'exit 0' TERM; while true; do sleep 1; done"
@@ -310,17 +309,7 @@ def test_oom_event(containerd):
                                   stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)  # events has registered for the notification
         c.ctr("task", "exec", "--fifo-dir", str(c.fifo), "--exec-id", "go", cid, "mkdir", "/tmp/go")
-        oom = None
-        deadline = time.monotonic() + 30
-        while oom is None and time.monotonic() < deadline:
-            ready, _, _ = select.select([events.stdout], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                break
-            line = events.stdout.readline()
-            if not line:
-                break
-            if json.loads(line).get("type") == "oom":
-                oom = json.loads(line)
+        oom = read_oom_event(events)
         assert oom == {"type": "oom", "id": cid}
         wait_for(lambda: c.task_status(cid) == "STOPPED", what="the OOM-killed task to stop")
     finally:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import subprocess
 import time
 
 import pytest
 
-from conftest import (IMAGE, OCI_RUN, OCI_RUN_DEFAULT_ROOT, find_cgroup_dirs, ns_inode, pid_alive,
+from conftest import (IMAGE, OCI_RUN, OCI_RUN_DEFAULT_ROOT, find_cgroup_dirs, ns_inode, pid_alive, read_oom_event,
                       proc_cgroup, run, wait_for)
 
 NONET = ("--network", "none")
@@ -391,17 +390,7 @@ def test_oom_event(podman):
     try:
         time.sleep(0.5)  # events has registered for the notification
         podman("exec", cid, "mkdir", "/tmp/go")
-        oom = None
-        deadline = time.monotonic() + 30
-        while oom is None and time.monotonic() < deadline:
-            ready, _, _ = select.select([events.stdout], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                break
-            line = events.stdout.readline()
-            if not line:
-                break
-            if json.loads(line).get("type") == "oom":
-                oom = json.loads(line)
+        oom = read_oom_event(events)
         assert oom == {"type": "oom", "id": cid}, events.stderr.read() if events.poll() is not None else ""
         podman("wait", cid, check=False)
         # conmon's `podman container cleanup` deletes it; do not race it with rm.

@@ -784,3 +784,21 @@ def host_ns():
 
 def deep(config: dict) -> dict:
     return copy.deepcopy(config)
+
+
+@pytest.fixture
+def searchable(tmp_path):
+    """A container root mapped to an unprivileged host uid must be able to walk
+    down to the bundle and to sources under tmp_path (pytest makes its temp
+    dirs 0700): o+x on every ancestor for the test, restored afterwards."""
+    changed = []
+    p = tmp_path
+    while p != p.parent:
+        mode = p.stat().st_mode & 0o7777
+        if not mode & 0o001:
+            os.chmod(p, mode | 0o001)
+            changed.append((p, mode))
+        p = p.parent
+    yield
+    for p, mode in changed:
+        os.chmod(p, mode)

@@ -16,22 +16,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 USERNS = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 
 
-@pytest.fixture
-def searchable(tmp_path):
-    """The container's root is host uid 100000: it must be able to walk down to
-    the bundle and the source directory (pytest makes its temp dirs 0700)."""
-    changed = []
-    p = tmp_path
-    while p != p.parent:
-        mode = p.stat().st_mode & 0o7777
-        if not mode & 0o001:
-            os.chmod(p, mode | 0o001)
-            changed.append((p, mode))
-        p = p.parent
-    yield
-    for p, mode in changed:
-        os.chmod(p, mode)
-
 
 @pytest.fixture
 def source(tmp_path):

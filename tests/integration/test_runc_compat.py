@@ -231,22 +231,6 @@ def test_events_reports_oom_on_cgroup_v1(bundle, runtime, runc):
 # --------------------------------------------------------------- 8: bind sources, user namespace
 
 
-@pytest.fixture
-def searchable(tmp_path):
-    """The container's root is host uid 100000: it must be able to walk down to
-    the bundle (pytest makes its temp dirs 0700), as in test_idmap.py."""
-    changed = []
-    p = tmp_path
-    while p != p.parent:
-        mode = p.stat().st_mode & 0o7777
-        if not mode & 0o001:
-            os.chmod(p, mode | 0o001)
-            changed.append((p, mode))
-        p = p.parent
-    yield
-    for p, mode in changed:
-        os.chmod(p, mode)
-
 
 def test_bind_sources_are_opened_on_the_host_side(bundle, runtime, runc, tmp_path, searchable):
     """A source below a 0700 root-owned directory: host root reaches it, the
